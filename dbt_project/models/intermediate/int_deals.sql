@@ -1,0 +1,58 @@
+{#- Deals with their USD amount (SPEC §5 amount_usd) and whether they are partner deals. -#}
+with deals as (
+    select * from {{ ref('stg_deals') }}
+),
+
+partners as (
+    select partner_id, partner_type from {{ ref('int_partners') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_monthly') }}
+),
+
+dated as (
+    select
+        deals.*,
+        -- Month of closed_on, else registered_on. Deals with neither (open direct deals) use
+        -- the month of updated_at: they never count as revenue, but keep an amount_usd.
+        {{ month_start('coalesce(deals.closed_on, deals.registered_on, cast(deals.updated_at as date))') }}
+            as fx_month,
+        (
+            deals.partner_id is not null
+            and deals.deal_source in ('partner_sourced', 'partner_influenced')
+        ) as is_partner_deal
+    from deals
+),
+
+final as (
+    select
+        dated.deal_id,
+        dated.partner_id,
+        partners.partner_type,
+        dated.deal_source,
+        dated.is_partner_deal,
+        dated.account_id,
+        dated.account_country,
+        dated.account_segment,
+        dated.account_vertical,
+        dated.product_line,
+        dated.stage,
+        dated.registered_on,
+        dated.closed_on,
+        dated.amount,
+        dated.currency,
+        dated.fx_month,
+        case
+            when dated.currency = 'USD' then dated.amount
+            else dated.amount * fx.usd_per_unit
+        end as amount_usd,
+        (dated.stage = 'won' and dated.closed_on is not null) as is_won
+    from dated
+    left join partners on dated.partner_id = partners.partner_id
+    left join fx
+        on dated.currency = fx.currency
+        and dated.fx_month = fx.fx_month
+)
+
+select * from final

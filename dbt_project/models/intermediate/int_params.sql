@@ -1,0 +1,31 @@
+{#- The parameters of every as-of figure, in one row: D, W and the window (D - W, D]. -#}
+with profile as (
+    select * from {{ ref('vendor_profile') }}
+),
+
+params as (
+    select
+        {{ as_of_date() }} as as_of_date,
+        cast(coalesce(
+            {{ var('activity_window_days', none) if var('activity_window_days', none) is not none else 'null' }},
+            profile.activity_window_days,
+            365
+        ) as integer) as window_days,
+        lower(trim(profile.growth_stage)) as growth_stage,
+        profile.vendor_name,
+        upper(trim(profile.reporting_currency)) as reporting_currency
+    from profile
+),
+
+final as (
+    select
+        as_of_date,
+        window_days,
+        {{ add_days('as_of_date', '-1 * window_days') }} as window_start,
+        growth_stage,
+        vendor_name,
+        reporting_currency
+    from params
+)
+
+select * from final

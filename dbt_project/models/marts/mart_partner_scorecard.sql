@@ -1,0 +1,32 @@
+with partners as (
+    select * from {{ ref('int_partner_status') }}
+),
+
+final as (
+    select
+        partner_id,
+        partner_name,
+        partner_type,
+        tier,
+        region,
+        hq_country,
+        program_status,
+        is_strategic,
+        applied_on,
+        enrolled_on,
+        terminated_on,
+        is_enrolled,
+        is_qualified,
+        is_active,
+        last_event_on as last_activity_on,
+        capacity,
+        partner_revenue_usd,
+        partner_sourced_revenue_usd,
+        investment_usd,
+        {{ safe_divide('partner_sourced_revenue_usd', 'investment_usd') }} as roi_multiple,
+        first_win_on,
+        days_to_first_win
+    from partners
+)
+
+select * from final

@@ -1,0 +1,26 @@
+with productivity as (
+    select * from {{ ref('int_productivity_periods') }}
+    where is_month_end
+),
+
+final as (
+    select
+        partner_type,
+        period_month as month,
+        period_end,
+        window_start,
+        enrolled_partners,
+        active_partners,
+        active_ratio,
+        partner_revenue_usd,
+        revenue_per_active_partner_usd,
+        partner_sourced_revenue_usd,
+        new_customers,
+        new_customer_share,
+        investment_usd,
+        roi_multiple,
+        median_days_to_first_win
+    from productivity
+)
+
+select * from final

@@ -1,0 +1,129 @@
+with params as (
+    select * from {{ ref('int_params') }}
+),
+
+coverage as (
+    select
+        cast(sum(targeted_accounts) as {{ dbt.type_bigint() }}) as targeted_accounts,
+        cast(sum(covered_accounts) as {{ dbt.type_bigint() }}) as covered_accounts
+    from {{ ref('mart_coverage_by_segment') }}
+),
+
+tam as (
+    select sum(addressable_revenue_usd) as targeted_addressable_revenue_usd
+    from {{ ref('mart_coverage_cells') }}
+    where is_targeted
+),
+
+productivity as (
+    select
+        cast(sum(enrolled_partners) as {{ dbt.type_bigint() }}) as enrolled_partners,
+        cast(sum(active_partners) as {{ dbt.type_bigint() }}) as active_partners,
+        sum(partner_revenue_usd) as partner_revenue_usd,
+        sum(partner_sourced_revenue_usd) as partner_sourced_revenue_usd,
+        sum(investment_usd) as investment_usd,
+        cast(sum(new_customers) as {{ dbt.type_bigint() }}) as new_customers,
+        cast(max(all_new_customers) as {{ dbt.type_bigint() }}) as all_new_customers
+    from {{ ref('int_productivity_periods') }}
+    where is_as_of
+),
+
+qualified as (
+    select cast(sum(case when is_qualified then 1 else 0 end) as {{ dbt.type_bigint() }}) as qualified_partners
+    from {{ ref('int_partner_status') }}
+),
+
+alignment as (
+    select
+        max(composition_alignment_score) as composition_alignment_score,
+        max(investment_alignment_score) as investment_alignment_score
+    from {{ ref('mart_execution_alignment') }}
+),
+
+investment_mix as (
+    select max(category_alignment_score) as investment_mix_alignment_score
+    from {{ ref('mart_investment_allocation') }}
+),
+
+program as (
+    select
+        count(*) as program_elements,
+        cast(sum(
+            case when nullif(trim(strategic_objective), '') is not null then 1 else 0 end
+        ) as {{ dbt.type_bigint() }}) as elements_with_objective
+    from {{ ref('program_elements') }}
+),
+
+fit as (
+    select
+        sum(case when coalesce(role, '') <> 'avoid' then enrolled_partners else 0 end)
+            as non_avoid_partners,
+        cast(sum(enrolled_partners) as {{ dbt.type_bigint() }}) as enrolled_partners,
+        sum(case when role = 'core' then 1 else 0 end) as core_types,
+        sum(case when role = 'core' and active_partners > 0 then 1 else 0 end)
+            as active_core_types
+    from {{ ref('mart_growth_stage_fit') }}
+),
+
+parts as (
+    select
+        {{ safe_divide('fit.non_avoid_partners', 'fit.enrolled_partners') }}
+            as non_avoid_partner_share,
+        {{ safe_divide('fit.active_core_types', 'fit.core_types') }} as core_types_active_share,
+        investment_mix.investment_mix_alignment_score
+    from fit
+    cross join investment_mix
+),
+
+final as (
+    select
+        params.as_of_date,
+        params.window_start,
+        params.window_days,
+        params.vendor_name,
+        params.growth_stage,
+        {{ safe_divide('coverage.covered_accounts', 'coverage.targeted_accounts') }}
+            as coverage_pct,
+        coverage.targeted_accounts,
+        coverage.covered_accounts,
+        productivity.enrolled_partners,
+        qualified.qualified_partners,
+        productivity.active_partners,
+        {{ safe_divide('productivity.active_partners', 'productivity.enrolled_partners') }}
+            as active_ratio,
+        productivity.partner_revenue_usd,
+        productivity.partner_sourced_revenue_usd,
+        tam.targeted_addressable_revenue_usd,
+        {{ safe_divide('productivity.partner_revenue_usd', 'tam.targeted_addressable_revenue_usd') }}
+            as partner_revenue_share_of_tam,
+        productivity.investment_usd,
+        {{ safe_divide('productivity.partner_sourced_revenue_usd', 'productivity.investment_usd') }}
+            as roi_multiple,
+        productivity.new_customers,
+        {{ safe_divide('productivity.new_customers', 'productivity.all_new_customers') }}
+            as new_customer_share,
+        alignment.composition_alignment_score,
+        alignment.investment_alignment_score,
+        program.program_elements,
+        program.elements_with_objective,
+        {{ safe_divide('program.elements_with_objective', 'program.program_elements') }}
+            as program_design_alignment_pct,
+        parts.non_avoid_partner_share,
+        parts.core_types_active_share,
+        parts.investment_mix_alignment_score,
+        (
+            parts.non_avoid_partner_share
+            + parts.core_types_active_share
+            + parts.investment_mix_alignment_score
+        ) / 3.0 as growth_stage_fit_score
+    from params
+    cross join coverage
+    cross join tam
+    cross join productivity
+    cross join qualified
+    cross join alignment
+    cross join program
+    cross join parts
+)
+
+select * from final

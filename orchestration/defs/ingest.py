@@ -1,0 +1,92 @@
+"""One ingestion asset per landing entity (SPEC §3), each writing `raw.<entity>`."""
+
+import dagster as dg
+
+from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.loader import FileRejected, load_entity
+from orchestration.resources import Warehouse
+
+# Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
+# because DuckDB allows a single writer process per database file.
+WRITER_POOL = "duckdb_writer"
+DATA_PLATFORM = "team:data-platform"
+
+_DESCRIPTIONS = {
+    "partners": "Partner master data from the PRM/CRM extracts, upserted by partner_id.",
+    "deals": "Deals and deal registrations (partner and direct), upserted by deal_id.",
+    "certifications": "Certified individuals per partner and track, upserted by certification_id.",
+    "incentives": "Incentive lines (MDF, rebates, SPIFFs, ...), upserted by incentive_id.",
+}
+
+
+def _schema(entity: Entity) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.sql_type.lower(),
+                description=("required" if c.required else None),
+            )
+            for c in entity.columns
+        ]
+    )
+
+
+def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(["raw", "partners"])] if entity.partner_fk else []
+
+    @dg.asset(
+        key=["raw", entity.name],
+        group_name="ingest",
+        kinds={"duckdb", "csv", "parquet"},
+        owners=[DATA_PLATFORM],
+        deps=deps,
+        pool=WRITER_POOL,
+        description=(
+            f"{_DESCRIPTIONS[entity.name]} Loads the new files of `<landing>/{entity.name}/` "
+            "(each file once, by name and content hash). Rows that break a rule go to "
+            "`audit.rejected_rows`; a file that cannot be loaded fails the run and loads nothing."
+        ),
+        metadata={
+            "dagster/column_schema": _schema(entity),
+            "dagster/table_name": f"raw.{entity.name}",
+        },
+    )
+    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        settings = warehouse.settings()
+        with warehouse.connect() as con:
+            try:
+                result = load_entity(
+                    con,
+                    entity,
+                    settings.landing_dir,
+                    settings.seeds_dir,
+                    run_id=context.run_id,
+                    log=context.log.info,
+                )
+            except FileRejected as exc:
+                raise dg.Failure(
+                    description=(
+                        f"{len(exc.problems)} {entity.name} file(s) rejected; nothing of this "
+                        f"batch was loaded and raw.{entity.name} is unchanged.\n" + str(exc)
+                    ),
+                    metadata={"rejected_files": dg.MetadataValue.json(exc.problems)},
+                    allow_retries=False,
+                ) from None
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": result.table_rows,
+                "files_loaded": dg.MetadataValue.json([f.file_name for f in result.files]),
+                "files_already_loaded": len(result.skipped),
+                "rows_read": result.rows_read,
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "rows_upserted": result.rows_upserted,
+                "reject_reasons": dg.MetadataValue.json(result.reject_reasons),
+            }
+        )
+
+    return _ingest
+
+
+ingest_assets = [ingest_asset(entity) for entity in ENTITIES.values()]

@@ -1,0 +1,235 @@
+"""The landing-zone contract of SPEC §3, written once.
+
+The loader builds its SQL from these specs, the generator writes files that follow them, and the
+raw quality gate reads the same code sets. Changing a rule means changing it here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["text", "code", "list", "date", "timestamp", "decimal", "boolean"]
+Case = Literal["lower", "upper"]
+
+TIERS = ("registered", "silver", "gold", "platinum")
+PROGRAM_STATUSES = ("applied", "enrolled", "suspended", "terminated")
+SEGMENTS = ("smb", "mid_market", "enterprise")
+DEAL_SOURCES = ("partner_sourced", "partner_influenced", "direct")
+DEAL_STAGES = ("registered", "approved", "rejected", "won", "lost", "expired")
+CERT_LEVELS = ("associate", "professional", "expert")
+INCENTIVE_PROGRAMS = (
+    "mdf",
+    "rebate",
+    "spiff",
+    "commission",
+    "enablement",
+    "recruitment_bonus",
+    "co_marketing",
+)
+INCENTIVE_STATUSES = ("accrued", "approved", "paid", "clawed_back")
+PARTNER_TYPES = (
+    "reseller",
+    "distributor",
+    "msp",
+    "isv",
+    "system_integrator",
+    "oem",
+    "referral",
+    "strategic_alliance",
+)
+INVESTMENT_CATEGORIES = ("acquisition", "activation", "development", "strategic")
+GROWTH_STAGES = ("early", "growth", "mature", "expansion")
+
+# Code sets that come from reference data (seeds) rather than from the contract itself.
+Reference = Literal["countries", "verticals", "partner_types"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a landing file.
+
+    `required`: the value must be present. `in_header`: the column must be present in the file
+    (a file without it is rejected whole). `codes`/`reference`: the allowed values, matched
+    case-insensitively after trimming, stored in `case`.
+    """
+
+    name: str
+    type: ColumnType
+    required: bool = False
+    in_header: bool = True
+    codes: tuple[str, ...] | None = None
+    reference: Reference | None = None
+    case: Case | None = None
+    default: str | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return {
+            "text": "VARCHAR",
+            "code": "VARCHAR",
+            "list": "VARCHAR",
+            "date": "DATE",
+            "timestamp": "TIMESTAMP",
+            "decimal": "DECIMAL(18,2)",
+            "boolean": "BOOLEAN",
+        }[self.type]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule across columns: rows where `broken` (SQL over typed columns) is true are rejected.
+
+    `reason` is a SQL expression giving the reject reason for that row.
+    """
+
+    broken: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)
+    # Entities whose partner_id must exist in raw.partners.
+    partner_fk: bool = False
+    # SQL over typed columns: the date whose month selects the FX rate (None: no amounts).
+    fx_date: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _q(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Rules shared by the entities that carry money (deals, incentives).
+AMOUNT_RULES = (
+    RowRule(
+        broken="amount < 0",
+        reason=_q("negative amount: amount ") + " || cast(amount as varchar)",
+    ),
+    RowRule(
+        broken="amount is not null and currency is null",
+        reason=_q("missing required value: currency (required when amount is set)"),
+    ),
+)
+
+
+PARTNERS = Entity(
+    name="partners",
+    key="partner_id",
+    columns=(
+        Column("partner_id", "text", required=True),
+        Column("partner_name", "text", required=True),
+        Column("partner_type", "code", required=True, reference="partner_types", case="lower"),
+        Column("tier", "code", codes=TIERS, case="lower"),
+        Column("program_status", "code", codes=PROGRAM_STATUSES, case="lower"),
+        Column("is_strategic", "boolean", in_header=False, default="false"),
+        Column("hq_country", "code", reference="countries", case="upper"),
+        Column("countries_served", "list", reference="countries", case="upper"),
+        Column("segments_served", "list", codes=SEGMENTS, case="lower"),
+        Column("verticals_served", "list", reference="verticals", case="lower"),
+        Column("applied_on", "date", required=True),
+        Column("enrolled_on", "date"),
+        Column("terminated_on", "date"),
+        Column("updated_at", "timestamp", required=True),
+    ),
+)
+
+DEALS = Entity(
+    name="deals",
+    key="deal_id",
+    columns=(
+        Column("deal_id", "text", required=True),
+        Column("partner_id", "text"),
+        Column("deal_source", "code", codes=DEAL_SOURCES, case="lower"),
+        Column("account_id", "text", required=True),
+        Column("account_country", "code", reference="countries", case="upper"),
+        Column("account_segment", "code", codes=SEGMENTS, case="lower"),
+        Column("account_vertical", "code", reference="verticals", case="lower"),
+        Column("product_line", "text", required=True),
+        Column("amount", "decimal"),
+        Column("currency", "code", case="upper"),
+        Column("stage", "code", codes=DEAL_STAGES, case="lower"),
+        Column("registered_on", "date"),
+        Column("closed_on", "date"),
+        Column("updated_at", "timestamp", required=True),
+    ),
+    rules=(
+        RowRule(
+            broken="partner_id is not null and registered_on is null",
+            reason=_q("missing required value: registered_on (required when partner_id is set)"),
+        ),
+        RowRule(
+            broken="stage in ('won', 'lost') and closed_on is null",
+            reason=_q("missing required value: closed_on (required when stage is ")
+            + " || stage || ')'",
+        ),
+        RowRule(
+            broken="closed_on < registered_on",
+            reason=_q("closed before registered: closed_on ")
+            + " || cast(closed_on as varchar) || ' is before registered_on ' "
+            "|| cast(registered_on as varchar)",
+        ),
+        *AMOUNT_RULES,
+    ),
+    partner_fk=True,
+    fx_date="coalesce(closed_on, registered_on, cast(updated_at as date))",
+)
+
+CERTIFICATIONS = Entity(
+    name="certifications",
+    key="certification_id",
+    columns=(
+        Column("certification_id", "text", required=True),
+        Column("partner_id", "text", required=True),
+        Column("person_id", "text", required=True),
+        Column("track", "text"),
+        Column("vertical", "code", reference="verticals", case="lower"),
+        Column("level", "code", codes=CERT_LEVELS, case="lower"),
+        Column("earned_on", "date", required=True),
+        Column("expires_on", "date"),
+        Column("updated_at", "timestamp", required=True),
+    ),
+    rules=(
+        RowRule(
+            broken="expires_on <= earned_on",
+            reason=_q("expires before earned: expires_on ")
+            + " || cast(expires_on as varchar) || ' is not after earned_on ' "
+            "|| cast(earned_on as varchar)",
+        ),
+    ),
+    partner_fk=True,
+)
+
+INCENTIVES = Entity(
+    name="incentives",
+    key="incentive_id",
+    columns=(
+        Column("incentive_id", "text", required=True),
+        Column("partner_id", "text", required=True),
+        Column("program", "code", codes=INCENTIVE_PROGRAMS, case="lower"),
+        Column("amount", "decimal"),
+        Column("currency", "code", case="upper"),
+        Column("status", "code", codes=INCENTIVE_STATUSES, case="lower"),
+        Column("approved_on", "date", required=True),
+        Column("paid_on", "date"),
+        Column("updated_at", "timestamp", required=True),
+    ),
+    rules=AMOUNT_RULES,
+    partner_fk=True,
+    fx_date="approved_on",
+)
+
+ENTITIES: dict[str, Entity] = {e.name: e for e in (PARTNERS, DEALS, CERTIFICATIONS, INCENTIVES)}

@@ -1,0 +1,373 @@
+"""Load landing files into the build database (SPEC §3): once per file, upsert by key.
+
+A run loads every new file of one entity as one transaction. Files are first read into temp
+tables; if any of them is unreadable, empty or lacks a required column, nothing of the batch is
+loaded and `FileRejected` names the file and the column. Rows that break a rule go to
+`audit.rejected_rows` with their reason and original values; the rest are upserted into
+`raw.<entity>` (a later `updated_at` wins; on a tie, the later file, then the later row).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.ingest import sql
+from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.reference import register_reference
+
+LANDING_SUFFIXES = (".csv", ".parquet")
+AUDIT_DDL = """
+create schema if not exists raw;
+create schema if not exists audit;
+create table if not exists audit.loaded_files (
+    entity varchar not null,
+    file_name varchar not null,
+    content_sha256 varchar not null,
+    file_bytes bigint not null,
+    load_id bigint not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_rejected bigint not null,
+    loaded_at timestamp not null,
+    run_id varchar
+);
+create table if not exists audit.rejected_rows (
+    entity varchar not null,
+    source_file varchar not null,
+    record_key varchar,
+    reason varchar not null,
+    loaded_at timestamp not null,
+    source_row bigint,
+    record json,
+    load_id bigint,
+    run_id varchar
+);
+"""
+
+
+class FileRejected(Exception):
+    """One or more landing files cannot be loaded at all; nothing of the batch was loaded."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class FileLoad:
+    file_name: str
+    sha256: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+
+
+@dataclass
+class LoadResult:
+    entity: str
+    files: list[FileLoad] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rows_upserted: int = 0
+    table_rows: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+
+def raw_table_ddl(entity: Entity) -> str:
+    cols = ",\n    ".join(f"{c.name} {c.sql_type}" for c in entity.columns)
+    return f"""create table if not exists raw.{entity.name} (
+    {cols},
+    _source_file varchar not null,
+    _source_row bigint not null,
+    _load_id bigint not null,
+    _loaded_at timestamp not null
+)"""
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, entities: list[Entity]) -> None:
+    con.execute(AUDIT_DDL)
+    for entity in entities:
+        con.execute(raw_table_ddl(entity))
+
+
+def discover(landing_dir: Path, entity: Entity) -> list[Path]:
+    """The entity's extract files, in load order (by name)."""
+    folder = landing_dir / entity.name
+    if not folder.is_dir():
+        return []
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in LANDING_SUFFIXES]
+    return sorted(files, key=lambda p: p.name)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        first = fh.readline(1 << 20)
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"the header row is not UTF-8 ({exc.reason})") from exc
+    return next(csv.reader([text]), [])
+
+
+def _source_columns(entity: Entity, header: list[str], path: Path) -> dict[str, int]:
+    """Map contract column -> position in the file; raise ValueError naming what is wrong."""
+    positions: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = name.strip().lower()
+        if key in positions:
+            raise ValueError(f"column '{key}' appears twice in the header")
+        positions[key] = i
+    missing = [c.name for c in entity.columns if c.in_header and c.name not in positions]
+    if missing:
+        expected = ", ".join(c.name for c in entity.columns)
+        raise ValueError(
+            f"missing required column '{missing[0]}'"
+            + (f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else "")
+            + f"; a {entity.name} extract needs the columns: {expected}"
+        )
+    return {c.name: positions[c.name] for c in entity.columns if c.name in positions}
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table: str) -> None:
+    header = _csv_header(path)
+    positions = _source_columns(entity, header, path)
+    spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+    select = ", ".join(
+        f"c{positions[c.name]} as {c.name}" if c.name in positions else f"NULL as {c.name}"
+        for c in entity.columns
+    )
+    con.execute(
+        f"create or replace temp table {table} as "
+        f"select {select}, row_number() over () as _source_row "
+        f"from read_csv(?, header = true, auto_detect = false, columns = {spec}, "
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true)",
+        [str(path)],
+    )
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table: str) -> None:
+    described = con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+    types = {name.strip().lower(): (name, dtype) for name, dtype, *_ in described}
+    _source_columns(entity, [name for name, *_ in described], path)
+    parts = []
+    for c in entity.columns:
+        if c.name not in types:
+            parts.append(f"NULL as {c.name}")
+            continue
+        name, dtype = types[c.name]
+        quoted = '"' + name.replace('"', '""') + '"'
+        if dtype.endswith("[]"):
+            parts.append(f"array_to_string({quoted}, ';') as {c.name}")
+        else:
+            parts.append(f"cast({quoted} as varchar) as {c.name}")
+    con.execute(
+        f"create or replace temp table {table} as "
+        f"select {', '.join(parts)}, row_number() over () as _source_row "
+        "from read_parquet(?)",
+        [str(path)],
+    )
+
+
+def _stage(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table: str) -> str | None:
+    """Read one file into `table`; return a problem description instead of raising."""
+    if path.stat().st_size == 0:
+        return f"{path}: file is empty (0 bytes); an extract needs at least a header row"
+    kind = "CSV" if path.suffix.lower() == ".csv" else "Parquet"
+    try:
+        if kind == "CSV":
+            _stage_csv(con, entity, path, table)
+        else:
+            _stage_parquet(con, entity, path, table)
+    except ValueError as exc:
+        return f"{path}: {exc}"
+    except duckdb.Error as exc:
+        detail = " | ".join(
+            line.strip()
+            for line in str(exc).splitlines()
+            if line.strip() and not line.lstrip().startswith(("*", "Possible"))
+        )[:600]
+        return f"{path}: could not be parsed as {kind}: {detail}"
+    return None
+
+
+def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("select coalesce(max(load_id), 0) + 1 from audit.loaded_files").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    landing_dir: Path,
+    seeds_dir: Path,
+    run_id: str | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> LoadResult:
+    """Load the entity's new landing files into `raw.<entity>`; see the module docstring."""
+    con.execute("set TimeZone = 'UTC'")
+    ensure_tables(con, list(ENTITIES.values()))
+    register_reference(con, seeds_dir)
+    result = LoadResult(entity=entity.name)
+
+    loaded = {
+        (name, digest)
+        for name, digest in con.execute(
+            "select file_name, content_sha256 from audit.loaded_files where entity = ?",
+            [entity.name],
+        ).fetchall()
+    }
+    pending: list[tuple[Path, str]] = []
+    for path in discover(landing_dir, entity):
+        digest = sha256(path)
+        if (path.name, digest) in loaded:
+            result.skipped.append(path.name)
+        else:
+            pending.append((path, digest))
+    log(f"{entity.name}: {len(pending)} new file(s), {len(result.skipped)} already loaded")
+
+    problems: list[str] = []
+    staged: list[str] = []
+    for i, (path, _digest) in enumerate(pending):
+        table = f"_stage_{entity.name}_{i}"
+        problem = _stage(con, entity, path, table)
+        if problem:
+            problems.append(problem)
+        else:
+            staged.append(table)
+    if problems:
+        for table in staged:
+            con.execute(f"drop table if exists {table}")
+        raise FileRejected(problems)
+
+    if pending:
+        _apply(con, entity, pending, staged, run_id, result, log)
+    row = con.execute(f"select count(*) from raw.{entity.name}").fetchone()
+    assert row is not None
+    result.table_rows = int(row[0])
+    return result
+
+
+def _apply(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    pending: list[tuple[Path, str]],
+    staged: list[str],
+    run_id: str | None,
+    result: LoadResult,
+    log: Callable[[str], None],
+) -> None:
+    names = entity.column_names
+    cols = ", ".join(names)
+    union = " union all ".join(
+        f"select {cols}, {sql._lit(path.name)} as _source_file, _source_row from {table}"
+        for (path, _), table in zip(pending, staged, strict=True)
+    )
+    key = entity.key
+    con.execute("begin transaction")
+    try:
+        load_id = _next_load_id(con)
+        con.execute(
+            f"create or replace temp table _batch as {sql.typed_select(entity, f'({union})')}"
+        )
+        con.execute(
+            "insert into audit.rejected_rows "
+            "select ?, _source_file, t_" + key + ", _reason, now()::timestamp, _source_row, "
+            "_record, ?, ? from _batch where _reason is not null",
+            [entity.name, load_id, run_id],
+        )
+        # Winners among the existing rows for the batch's keys and the batch's good rows.
+        meta = "_source_file, _source_row, _load_id, _loaded_at"
+        con.execute(
+            f"""create or replace temp table _winners as
+            select * exclude (_rank) from (
+              select *, row_number() over (
+                partition by {key}
+                order by updated_at desc, _source_file desc, _load_id desc, _source_row desc
+              ) as _rank
+              from (
+                select {cols}, {meta} from raw.{entity.name}
+                where {key} in (select {key} from _batch where _reason is null)
+                union all
+                select {cols}, _source_file, _source_row, {load_id}, now()::timestamp
+                from _batch where _reason is null
+              ) as candidates
+            ) as ranked where _rank = 1"""
+        )
+        con.execute(f"delete from raw.{entity.name} where {key} in (select {key} from _winners)")
+        con.execute(f"insert into raw.{entity.name} select {cols}, {meta} from _winners")
+        row = con.execute(f"select count(*) from _winners where _load_id = {load_id}").fetchone()
+        result.rows_upserted = int(row[0]) if row else 0
+
+        counts = {
+            name: (read, rejected)
+            for name, read, rejected in con.execute(
+                "select _source_file, count(*), count(_reason) from _batch group by 1"
+            ).fetchall()
+        }
+        for path, digest in pending:
+            read, rejected = counts.get(path.name, (0, 0))
+            load = FileLoad(path.name, digest, read, read - rejected, rejected)
+            result.files.append(load)
+            con.execute(
+                "insert into audit.loaded_files "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, ?)",
+                [
+                    entity.name,
+                    path.name,
+                    digest,
+                    path.stat().st_size,
+                    load_id,
+                    load.rows_read,
+                    load.rows_loaded,
+                    load.rows_rejected,
+                    run_id,
+                ],
+            )
+        result.reject_reasons = _reason_counts(con)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        for table in [*staged, "_batch", "_winners"]:
+            con.execute(f"drop table if exists {table}")
+    log(
+        f"{entity.name}: read {result.rows_read} rows, loaded {result.rows_loaded}, "
+        f"rejected {result.rows_rejected}, upserted {result.rows_upserted}"
+    )
+
+
+def _reason_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Reject counts by rule (the reason up to its colon), for the asset's metadata."""
+    rows = con.execute(
+        "select split_part(r, ':', 1) as rule, count(*) from "
+        "(select unnest(string_split(_reason, '; ')) as r from _batch "
+        "where _reason is not null) group by 1 order by 2 desc"
+    ).fetchall()
+    return {rule: int(n) for rule, n in rows}

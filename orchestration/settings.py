@@ -1,0 +1,126 @@
+"""Every setting of the warehouse, read from the environment in one place (SPEC §8)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+SEEDS_DIR = PROJECT_DIR / "seeds"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+
+MART_SCHEMA = "marts"
+AUDIT_SCHEMA = "audit"
+RAW_SCHEMA = "raw"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the warehouse cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    warehouse_dir: Path
+    seeds_dir: Path
+    as_of_date: date
+    timezone: str
+    duckdb_memory_limit: str
+    duckdb_threads: int
+    reject_threshold_pct: float
+    activity_window_days: int | None = None
+
+    @property
+    def build_db(self) -> Path:
+        return self.warehouse_dir / "build.duckdb"
+
+    @property
+    def serving_db(self) -> Path:
+        return self.warehouse_dir / "serving.duckdb"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.warehouse_dir / "exports"
+
+    @property
+    def temp_dir(self) -> Path:
+        return self.warehouse_dir / "tmp"
+
+    def dbt_vars(self) -> dict[str, str | int]:
+        values: dict[str, str | int] = {"as_of_date": self.as_of_date.isoformat()}
+        if self.activity_window_days is not None:
+            values["activity_window_days"] = self.activity_window_days
+        return values
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt invocation (read by dbt_project/profiles.yml)."""
+        return {
+            "PSW_BUILD_DB": str(self.build_db),
+            "PSW_SEEDS_DIR": str(self.seeds_dir),
+            "PSW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "PSW_DUCKDB_THREADS": str(self.duckdb_threads),
+            "PSW_DUCKDB_TEMP_DIR": str(self.temp_dir),
+        }
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        return {
+            "memory_limit": self.duckdb_memory_limit,
+            "threads": self.duckdb_threads,
+            "temp_directory": str(self.temp_dir),
+        }
+
+
+def _path(env: Mapping[str, str], name: str, default: str) -> Path:
+    value = env.get(name) or default
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        # Relative paths are relative to the project, so `dagster dev`, `psw` and tests that
+        # start from another directory all see the same warehouse.
+        path = PROJECT_DIR / path
+    return path
+
+
+def _as_of(env: Mapping[str, str]) -> date:
+    raw = env.get("PSW_AS_OF_DATE", "").strip()
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise SettingsError(
+            f"PSW_AS_OF_DATE={raw!r} is not a date: use the ISO form YYYY-MM-DD"
+        ) from exc
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    threads_raw = env.get("PSW_DUCKDB_THREADS", "").strip()
+    threshold_raw = env.get("PSW_REJECT_THRESHOLD_PCT", "5").strip()
+    window_raw = env.get("PSW_ACTIVITY_WINDOW_DAYS", "").strip()
+    try:
+        threads = int(threads_raw) if threads_raw else (os.cpu_count() or 2)
+        threshold = float(threshold_raw)
+        window = int(window_raw) if window_raw else None
+    except ValueError as exc:
+        raise SettingsError(
+            "PSW_DUCKDB_THREADS and PSW_ACTIVITY_WINDOW_DAYS must be integers and "
+            "PSW_REJECT_THRESHOLD_PCT a number"
+        ) from exc
+    if window is not None and window <= 0:
+        raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
+    return Settings(
+        landing_dir=_path(env, "PSW_LANDING_DIR", "data/landing"),
+        warehouse_dir=_path(env, "PSW_WAREHOUSE_DIR", "data/warehouse"),
+        seeds_dir=_path(env, "PSW_SEEDS_DIR", "seeds"),
+        as_of_date=_as_of(env),
+        timezone=env.get("PSW_TIMEZONE", "UTC") or "UTC",
+        duckdb_memory_limit=env.get("PSW_DUCKDB_MEMORY_LIMIT", "4GB") or "4GB",
+        duckdb_threads=threads,
+        reject_threshold_pct=threshold,
+        activity_window_days=window,
+    )
