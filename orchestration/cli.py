@@ -40,6 +40,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         end_date=args.end_date,
         dirty_rate=args.dirty_rate,
         progress=_progress_printer(),
+        overwrite=args.overwrite,
     )
     for entity, rows in counts.items():
         print(f"  {entity:<15} {rows:>12,} rows")
@@ -109,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0005,
         help="share of rows that break a rule, to exercise the rejects (default 0.0005)",
     )
+    gen.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the files of an earlier `psw generate` in --out (never needed for an "
+        "empty folder)",
+    )
     gen.set_defaults(func=cmd_generate)
 
     ref = sub.add_parser(
@@ -135,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except SettingsError as exc:
+    except (SettingsError, FileExistsError) as exc:
         print(f"psw: {exc}", file=sys.stderr)
         return 2
 

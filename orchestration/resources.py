@@ -16,7 +16,6 @@ class Warehouse(dg.ConfigurableResource):
 
     landing_dir: str = ""
     warehouse_dir: str = ""
-    seeds_dir: str = ""
     as_of_date: str = ""
 
     def settings(self) -> Settings:
@@ -24,7 +23,6 @@ class Warehouse(dg.ConfigurableResource):
         for name, value in (
             ("PSW_LANDING_DIR", self.landing_dir),
             ("PSW_WAREHOUSE_DIR", self.warehouse_dir),
-            ("PSW_SEEDS_DIR", self.seeds_dir),
             ("PSW_AS_OF_DATE", self.as_of_date),
         ):
             if value:

@@ -26,7 +26,6 @@ class SettingsError(ValueError):
 class Settings:
     landing_dir: Path
     warehouse_dir: Path
-    seeds_dir: Path
     as_of_date: date
     timezone: str
     duckdb_memory_limit: str
@@ -60,7 +59,6 @@ class Settings:
         """Environment for a dbt invocation (read by dbt_project/profiles.yml)."""
         return {
             "PSW_BUILD_DB": str(self.build_db),
-            "PSW_SEEDS_DIR": str(self.seeds_dir),
             "PSW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "PSW_DUCKDB_THREADS": str(self.duckdb_threads),
             "PSW_DUCKDB_TEMP_DIR": str(self.temp_dir),
@@ -116,7 +114,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         landing_dir=_path(env, "PSW_LANDING_DIR", "data/landing"),
         warehouse_dir=_path(env, "PSW_WAREHOUSE_DIR", "data/warehouse"),
-        seeds_dir=_path(env, "PSW_SEEDS_DIR", "seeds"),
         as_of_date=_as_of(env),
         timezone=env.get("PSW_TIMEZONE", "UTC") or "UTC",
         duckdb_memory_limit=env.get("PSW_DUCKDB_MEMORY_LIMIT", "4GB") or "4GB",

@@ -61,19 +61,19 @@ def dbt_args(command: str, dbt_vars: Mapping[str, object]) -> list[str]:
     return [command, "--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
 
 
-def dbt_resource() -> DbtCliResource:
+def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
+    """The dbt CLI on our project, or on a copy of it (tests give a copy with other seeds)."""
     # dbt runs as a subprocess: use the dbt of this interpreter's environment, which is not
     # necessarily on PATH (e.g. `.venv/bin/psw` called from a shell without the venv).
     executable = Path(sys.executable).parent / "dbt"
     return DbtCliResource(
-        project_dir=dbt_project,
+        project_dir=str(project_dir) if project_dir else dbt_project,
         dbt_executable=str(executable) if executable.exists() else "dbt",
     )
 
 
 @dbt_assets(
     manifest=manifest_path(),
-    project=dbt_project,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WRITER_POOL,
 )

@@ -1,6 +1,9 @@
 """One ingestion asset per landing entity (SPEC §3), each writing `raw.<entity>`."""
 
+from pathlib import Path
+
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.loader import FileRejected, load_entity
@@ -17,6 +20,12 @@ _DESCRIPTIONS = {
     "certifications": "Certified individuals per partner and track, upserted by certification_id.",
     "incentives": "Incentive lines (MDF, rebates, SPIFFs, ...), upserted by incentive_id.",
 }
+
+
+def seeds_dir_of(dbt: DbtCliResource) -> Path:
+    """The reference data the loader checks codes against: the dbt project's seeds (one
+    source of truth for the loader and for dbt; see seed-paths in dbt_project.yml)."""
+    return Path(dbt.project_dir).resolve().parent / "seeds"
 
 
 def _schema(entity: Entity) -> dg.TableSchema:
@@ -52,7 +61,9 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
             "dagster/table_name": f"raw.{entity.name}",
         },
     )
-    def _ingest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def _ingest(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
+    ) -> dg.MaterializeResult:
         settings = warehouse.settings()
         with warehouse.connect() as con:
             try:
@@ -60,7 +71,7 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                     con,
                     entity,
                     settings.landing_dir,
-                    settings.seeds_dir,
+                    seeds_dir_of(dbt),
                     run_id=context.run_id,
                     log=context.log.info,
                 )

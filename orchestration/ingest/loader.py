@@ -158,7 +158,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table
     positions = _source_columns(entity, header, path)
     spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     select = ", ".join(
-        f"c{positions[c.name]} as {c.name}" if c.name in positions else f"NULL as {c.name}"
+        f"c{positions[c.name]} as {c.name}"
+        if c.name in positions
+        else f"cast(NULL as varchar) as {c.name}"
         for c in entity.columns
     )
     con.execute(
@@ -177,7 +179,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, t
     parts = []
     for c in entity.columns:
         if c.name not in types:
-            parts.append(f"NULL as {c.name}")
+            parts.append(f"cast(NULL as varchar) as {c.name}")
             continue
         name, dtype = types[c.name]
         quoted = '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,157 @@
+"""generate(): a synthetic landing zone (SPEC §3 and §9), deterministic for its arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from orchestration.generator.accounts import build_accounts
+from orchestration.generator.certifications import CertModel, cert_chunk
+from orchestration.generator.common import (
+    DAY,
+    DELTA_DAYS,
+    Calendar,
+    Streams,
+    chunk_bounds,
+    days,
+    scaled,
+    ts_array,
+)
+from orchestration.generator.deals import DealModel, deal_chunk
+from orchestration.generator.dirty import dirty_count, make_dirty
+from orchestration.generator.incentives import IncentiveModel, incentive_chunk
+from orchestration.generator.partner_rows import partner_rows, write_partners
+from orchestration.generator.partners import build_partners
+from orchestration.generator.reference import DEFAULT_SEEDS_DIR, load_reference
+from orchestration.generator.writer import EntityWriter, delta_is_csv
+from orchestration.ingest.contract import ENTITIES, SEGMENTS
+
+DEFAULT_END_DATE = date(2026, 11, 20)
+MODEL_CHUNK = 1 << 20  # chunk number of a model's own random stream (never a data chunk)
+Progress = Callable[[str, int, int], None]
+Chunk = Callable[
+    [np.random.Generator, int, int],
+    tuple[dict[str, pa.Array], np.ndarray, np.ndarray, dict[str, pa.Array]],
+]
+
+
+class GenerationResult(dict[str, int]):
+    """Rows written per entity, with the dirty rows per entity and the files written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dirty: dict[str, int] = {}
+        self.files: dict[str, list[str]] = {}
+
+
+def _write_dirty(writer: EntityWriter, table: pa.Table, calendar: Calendar) -> None:
+    """Dirty rows, spread over the CSV delta files, stamped with the file's day."""
+    csv_days = [i for i in range(DELTA_DAYS) if delta_is_csv(i)]
+    bounds = np.linspace(0, table.num_rows, len(csv_days) + 1).astype(int)
+    for i, lo, hi in zip(csv_days, bounds[:-1], bounds[1:], strict=True):
+        if hi > lo:
+            day = calendar.snapshot + 1 + i
+            stamp = ts_array(day * DAY + 10 * 3600 + 60 * np.arange(hi - lo)).cast(pa.string())
+            part = table.slice(lo, hi - lo)
+            writer.dirty(
+                i, part.set_column(part.schema.get_field_index("updated_at"), "updated_at", stamp)
+            )
+
+
+def _template(
+    name: str, chunker: Chunk, rng: np.random.Generator, size: int, need: int
+) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Valid rows to break into `need` dirty rows, and which of them qualify: every row, but
+    for deals only won or lost partner deals (so that each break triggers exactly one rule).
+    Certification rows are numbered from 0 (a row number maps to a partner)."""
+    rows = 16 * need + 64
+    first = 0 if name == "certifications" else size
+    columns, *_ = chunker(rng, first, min(rows, size) if name == "certifications" else rows)
+    if name != "deals":
+        return columns, np.arange(len(columns["updated_at"]))
+    closed = np.isin(columns["stage"].to_numpy(zero_copy_only=False), ["won", "lost"])
+    has_partner = ~np.asarray(columns["partner_id"].is_null())
+    return columns, np.flatnonzero(closed & has_partner)
+
+
+def generate(
+    out: Path,
+    scale: float = 0.01,
+    seed: int = 42,
+    end_date: date = DEFAULT_END_DATE,
+    dirty_rate: float = 0.0005,
+    seeds_dir: Path | None = None,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+) -> dict[str, int]:
+    """Write <out>/<entity>/<files> for partners, deals, certifications, incentives.
+
+    Returns rows written per entity (all rows, including superseding updates and dirty rows);
+    the result also carries `.dirty` (dirty rows per entity: each is rejected by the loader for
+    one reason) and `.files` (file names per entity, in load order). An entity folder that
+    already holds extracts is refused (FileExistsError) unless `overwrite`, which removes the
+    files an earlier generation wrote there.
+    progress(entity, rows_done, rows_total) is called after each chunk.
+    """
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if not 0 <= dirty_rate < 1:
+        raise ValueError(f"dirty_rate must be in [0, 1), got {dirty_rate}")
+    ref = load_reference(Path(seeds_dir) if seeds_dir is not None else DEFAULT_SEEDS_DIR)
+    calendar = Calendar(days(end_date))
+    streams = Streams(seed)
+    report = progress or (lambda _entity, _done, _total: None)
+    result = GenerationResult()
+    sizes = {name: scaled(name, scale) for name in ENTITIES}
+    dirty = {name: dirty_count(sizes[name], dirty_rate) for name in ENTITIES}
+    unknown_partner = sizes["partners"] + dirty["partners"] + 1000
+
+    def finish(
+        name: str, writer: EntityWriter, template: dict[str, pa.Array], eligible: np.ndarray
+    ) -> None:
+        if dirty[name]:
+            table = make_dirty(name, template, eligible, dirty[name], sizes[name], unknown_partner)
+            _write_dirty(writer, table, calendar)
+        writer.close()
+        result[name] = writer.rows
+        result.dirty[name] = dirty[name]
+        result.files[name] = writer.files
+
+    # Partners: the whole table in memory (10k rows per scale factor).
+    partners = build_partners(sizes["partners"], ref, calendar, streams.rng("partners", 0))
+    writer = EntityWriter(Path(out), ENTITIES["partners"], calendar, overwrite)
+    write_partners(partners, ref, calendar, streams.rng("partners", 1), writer)
+    report("partners", partners.n, partners.n)
+    rng = streams.rng("dirty", 0)
+    sample = rng.integers(0, partners.n, max(dirty["partners"], 1))
+    template = partner_rows(partners, ref, sample, rng, partners.applied[sample] * DAY)
+    finish("partners", writer, template, np.arange(len(sample)))
+
+    # The other entities: chunk by chunk, each chunk from its own random stream.
+    accounts = build_accounts(ref, sizes["deals"], len(SEGMENTS))
+    deals = DealModel(partners, accounts, ref, calendar)
+    certs = CertModel(
+        partners, ref, calendar, sizes["certifications"], streams.rng("certifications", MODEL_CHUNK)
+    )
+    incentives = IncentiveModel(partners, ref, calendar)
+    chunkers: dict[str, Chunk] = {
+        "deals": lambda r, a, n: deal_chunk(deals, r, a, n),
+        "certifications": lambda r, a, n: cert_chunk(certs, r, a, n),
+        "incentives": lambda r, a, n: incentive_chunk(incentives, r, a, n),
+    }
+    for stream, (name, chunker) in enumerate(chunkers.items(), start=1):
+        writer = EntityWriter(Path(out), ENTITIES[name], calendar, overwrite)
+        total = sizes[name]
+        for i, (a, b) in enumerate(chunk_bounds(total)):
+            if b > a:
+                writer.chunk(*chunker(streams.rng(name, i), a, b - a))
+            report(name, b, total)
+        template, eligible = _template(
+            name, chunker, streams.rng("dirty", stream), total, max(dirty[name], 1)
+        )
+        finish(name, writer, template, eligible)
+    return result
