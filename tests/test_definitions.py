@@ -1,0 +1,139 @@
+"""The Dagster definitions: they load, hold every asset, check, job and schedule, and the
+instance configuration in dagster.yaml is valid."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.defs.dbt import dbt_args
+from orchestration.defs.jobs import schedule_timezone
+from orchestration.settings import PROJECT_DIR, SettingsError, load_settings
+
+MART_NAMES = {
+    "mart_coverage_cells",
+    "mart_coverage_by_segment",
+    "mart_coverage_by_geography",
+    "mart_vertical_depth",
+    "mart_ecosystem_productivity",
+    "mart_productivity_monthly",
+    "mart_execution_alignment",
+    "mart_investment_allocation",
+    "mart_growth_stage_fit",
+    "mart_strategy_scorecard",
+    "mart_partner_scorecard",
+}
+
+
+def test_definitions_are_loadable():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_every_layer_is_an_asset_with_its_group():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {f"raw/{e}" for e in ("partners", "deals", "certifications", "incentives")} <= keys
+    assert {f"marts/{m}" for m in MART_NAMES} <= keys
+    assert "publish/serving_warehouse" in keys
+    assert "reference/fx_rates" in keys and "staging/stg_deals" in keys
+    groups = {
+        key.to_user_string(): graph.get(key).group_name
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
+    }
+    assert groups["raw/deals"] == "ingest"
+    assert groups["staging/stg_deals"] == "staging"
+    assert groups["marts/mart_strategy_scorecard"] == "marts"
+    assert groups["publish/serving_warehouse"] == "publish"
+    # raw assets of dbt's sources are the ingestion assets themselves, not external stubs
+    assert graph.get(dg.AssetKey(["raw", "deals"])).is_materializable
+    # publish waits for every mart
+    parents = {
+        k.to_user_string()
+        for k in graph.get(dg.AssetKey(["publish", "serving_warehouse"])).parent_keys
+    }
+    assert {f"marts/{m}" for m in MART_NAMES} <= parents
+
+
+def test_dbt_tests_are_asset_checks():
+    checks = {
+        (c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert ("marts/mart_partner_scorecard", "unique_mart_partner_scorecard_partner_id") in checks
+    assert any(name.startswith("exactly_one_row") for _, name in checks)
+
+
+def test_the_nightly_job_and_schedule():
+    job = defs.resolve_job_def("nightly_refresh")
+    assert {k.to_user_string() for k in job.asset_layer.asset_graph.get_all_asset_keys()} >= {
+        "raw/deals",
+        "marts/mart_strategy_scorecard",
+        "publish/serving_warehouse",
+    }
+    schedule = defs.resolve_schedule_def("nightly_refresh_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.job_name == "nightly_refresh"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_schedule_timezone_is_configurable(monkeypatch):
+    monkeypatch.setenv("PSW_TIMEZONE", "Europe/Berlin")
+    assert schedule_timezone() == "Europe/Berlin"
+    monkeypatch.setenv("PSW_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="PSW_TIMEZONE='Mars/Olympus' is not an IANA time zone"):
+        schedule_timezone()
+
+
+def test_dbt_command_line():
+    assert dbt_args("build", {"as_of_date": "2026-01-31", "activity_window_days": 90}) == [
+        "build",
+        "--vars",
+        '{"activity_window_days": 90, "as_of_date": "2026-01-31"}',
+    ]
+
+
+def test_settings_from_the_environment(tmp_path):
+    s = load_settings(
+        {
+            "PSW_LANDING_DIR": "rel/landing",
+            "PSW_WAREHOUSE_DIR": str(tmp_path),
+            "PSW_AS_OF_DATE": "2025-12-31",
+            "PSW_ACTIVITY_WINDOW_DAYS": "90",
+        }
+    )
+    assert s.landing_dir == PROJECT_DIR / "rel" / "landing"
+    assert s.build_db == tmp_path / "build.duckdb"
+    assert s.serving_db == tmp_path / "serving.duckdb"
+    assert s.dbt_vars() == {"as_of_date": "2025-12-31", "activity_window_days": 90}
+    default = load_settings({})
+    assert default.warehouse_dir == PROJECT_DIR / "data" / "warehouse"
+    with pytest.raises(SettingsError, match="PSW_AS_OF_DATE='31/12/2025' is not a date"):
+        load_settings({"PSW_AS_OF_DATE": "31/12/2025"})
+    with pytest.raises(SettingsError, match="positive"):
+        load_settings({"PSW_ACTIVITY_WINDOW_DAYS": "0"})
+
+
+def test_dagster_yaml_configures_sqlite_storage_and_one_writer(dagster_home):
+    with dg.DagsterInstance.get() as instance:
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert str(instance.root_directory).startswith(str(dagster_home))
+        limits = instance.get_concurrency_config().pool_config
+        assert limits.default_pool_limit == 1
+
+
+def test_dagster_definitions_validate_cli(dagster_home):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate"],
+        cwd=PROJECT_DIR,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "All code locations passed validation" in proc.stdout + proc.stderr

@@ -1,0 +1,156 @@
+"""The whole warehouse on a tiny generated landing zone: the real nightly_refresh job, recorded
+in a real Dagster instance, publishing a serving file that BI can read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.generator import generate
+from tests.conftest import JobRunner, query
+
+AS_OF = "2026-06-30"
+MARTS = [
+    "mart_coverage_by_geography",
+    "mart_coverage_by_segment",
+    "mart_coverage_cells",
+    "mart_ecosystem_productivity",
+    "mart_execution_alignment",
+    "mart_growth_stage_fit",
+    "mart_investment_allocation",
+    "mart_partner_scorecard",
+    "mart_productivity_monthly",
+    "mart_strategy_scorecard",
+    "mart_vertical_depth",
+]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def mart_contents(db: Path) -> dict[str, str]:
+    """A fingerprint of every mart's rows, independent of row order."""
+    out = {}
+    for mart in MARTS:
+        rows = query(db, f"select * from marts.{mart}")
+        out[mart] = hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner):
+    root = tmp_path_factory.mktemp("e2e")
+    landing = root / "landing"
+    generated = generate(landing, scale=0.005, seed=7, end_date=date(2026, 6, 30))
+    outcome = job_runner.run(landing, root / "warehouse", as_of=AS_OF)
+    assert outcome.success, outcome.summary()
+    return root, landing, root / "warehouse", generated, outcome
+
+
+def test_serving_file_has_every_mart_and_the_audit_tables(warehouse):
+    _, _, wh, generated, _ = warehouse
+    serving = wh / "serving.duckdb"
+    tables = query(
+        serving,
+        "select table_schema, table_name from information_schema.tables order by 1, 2",
+    )
+    assert [t for s, t in tables if s == "marts"] == MARTS
+    assert {t for s, t in tables if s == "audit"} >= {"rejected_rows", "loaded_files"}
+    for mart in MARTS:
+        [(count,)] = query(serving, f"select count(*) from marts.{mart}")
+        assert count > 0, mart
+    # every dirty row the generator wrote is in the published rejects, with a reason
+    rejected = dict(query(serving, "select entity, count(*) from audit.rejected_rows group by 1"))
+    assert rejected == {k: v for k, v in generated.dirty.items() if v}
+    assert query(serving, "select count(*) from audit.rejected_rows where reason = ''") == [(0,)]
+    [(as_of,)] = query(serving, "select as_of_date from marts.mart_strategy_scorecard")
+    assert str(as_of) == AS_OF
+
+
+def test_one_parquet_export_per_mart_with_the_same_rows(warehouse):
+    _, _, wh, _, _ = warehouse
+    exports = sorted(p.stem for p in (wh / "exports").glob("*.parquet"))
+    assert exports == MARTS
+    for mart in MARTS:
+        [(in_db,)] = query(wh / "serving.duckdb", f"select count(*) from marts.{mart}")
+        [(in_file,)] = query(
+            wh / "serving.duckdb",
+            f"select count(*) from read_parquet('{wh}/exports/{mart}.parquet')",
+        )
+        assert in_db == in_file, mart
+    assert not list((wh / "exports").glob(".*.tmp")) and not list(wh.glob(".*.tmp"))
+
+
+def test_the_run_is_recorded_in_the_dagster_instance(warehouse, job_runner, monkeypatch):
+    _, _, _, _, outcome = warehouse
+    monkeypatch.setenv("PSW_DAGSTER_DIR", str(job_runner.home / ".dagster"))
+    with dg.DagsterInstance.from_config(str(job_runner.home)) as instance:
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run is not None
+        assert run.job_name == "nightly_refresh"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        materialized = instance.get_latest_materialization_event(
+            dg.AssetKey(["publish", "serving_warehouse"])
+        )
+        assert materialized is not None and materialized.run_id == outcome.run_id
+
+
+def test_a_refresh_without_new_files_publishes_identical_marts(warehouse, job_runner):
+    root, landing, wh, _, _ = warehouse
+    before = mart_contents(wh / "serving.duckdb")
+    loaded_before = query(wh / "serving.duckdb", "select count(*) from audit.loaded_files")
+    outcome = job_runner.run(landing, wh, as_of=AS_OF)
+    assert outcome.success, outcome.summary()
+    assert mart_contents(wh / "serving.duckdb") == before
+    assert query(wh / "serving.duckdb", "select count(*) from audit.loaded_files") == loaded_before
+
+
+def test_a_failed_run_leaves_the_serving_file_and_exports_untouched(warehouse, job_runner):
+    _, landing, wh, _, _ = warehouse
+    serving_before = digest(wh / "serving.duckdb")
+    exports_before = {p.name: digest(p) for p in (wh / "exports").glob("*.parquet")}
+    bad = landing / "deals" / "deals_2026-07-01.csv"
+    bad.write_bytes(b"")
+    try:
+        outcome = job_runner.run(landing, wh, as_of=AS_OF)
+    finally:
+        bad.unlink()
+    assert not outcome.success
+    assert any(str(bad) in failure and "file is empty" in failure for failure in outcome.failures)
+    assert digest(wh / "serving.duckdb") == serving_before
+    assert {p.name: digest(p) for p in (wh / "exports").glob("*.parquet")} == exports_before
+
+
+def test_psw_refresh_exits_non_zero_and_names_the_file(warehouse, job_runner, tmp_path):
+    _, landing, wh, _, _ = warehouse
+    bad = landing / "partners" / "partners_2026-07-01.csv"
+    bad.write_text("partner_id,partner_name\nP1,Acme\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(job_runner.home),
+        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
+        "PSW_LANDING_DIR": str(landing),
+        "PSW_WAREHOUSE_DIR": str(wh),
+        "PSW_AS_OF_DATE": AS_OF,
+    }
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "ERROR"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        bad.unlink()
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILED" in proc.stdout
+    assert f"{bad}: missing required column 'partner_type'" in proc.stdout
