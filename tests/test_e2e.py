@@ -104,7 +104,7 @@ def test_the_run_is_recorded_in_the_dagster_instance(warehouse, job_runner, monk
 
 
 def test_a_refresh_without_new_files_publishes_identical_marts(warehouse, job_runner):
-    root, landing, wh, _, _ = warehouse
+    _, landing, wh, _, _ = warehouse
     before = mart_contents(wh / "serving.duckdb")
     loaded_before = query(wh / "serving.duckdb", "select count(*) from audit.loaded_files")
     outcome = job_runner.run(landing, wh, as_of=AS_OF)
