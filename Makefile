@@ -6,6 +6,8 @@ BIN := $(CURDIR)/$(VENV)/bin
 SF ?= 0.1
 SEED ?= 42
 
+# Tools of the venv first (dagster-dbt runs `dbt` from PATH).
+export PATH := $(BIN):$(PATH)
 # One Dagster instance for every entry point (see dagster.yaml).
 export DAGSTER_HOME := $(CURDIR)
 export PSW_DAGSTER_DIR := $(CURDIR)/.dagster
