@@ -31,6 +31,17 @@
     percentile_cont(0.5) within group (order by {{ expression }})
 {%- endmacro %}
 
+{#- Money is summed as exact decimals and only the figures that BI reads are doubles: sums of
+    doubles depend on the order parallel threads add them in, and a refresh with no new data
+    must publish identical marts. -#}
+{% macro type_money() -%}
+    decimal(38, 12)
+{%- endmacro %}
+
+{% macro as_double(expression) -%}
+    cast({{ expression }} as double)
+{%- endmacro %}
+
 {#- a / b as a double, null when b is 0 or null (SPEC §5: an empty whole gives null). -#}
 {% macro safe_divide(numerator, denominator) -%}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
@@ -42,6 +53,9 @@
 {% macro alignment_score(actual, target) -%}
     case
         when count({{ actual }}) over () = count(*) over ()
-            then 1 - 0.5 * sum(abs({{ actual }} - {{ target }})) over ()
+            then cast(
+                1 - 0.5 * sum(cast(abs({{ actual }} - {{ target }}) as decimal(38, 18))) over ()
+                as double
+            )
     end
 {%- endmacro %}

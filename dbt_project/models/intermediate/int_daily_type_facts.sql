@@ -11,9 +11,9 @@ won_revenue as (
         partner_type,
         closed_on as fact_on,
         sum(amount_usd) as partner_revenue_usd,
-        sum(case when deal_source = 'partner_sourced' then amount_usd else 0 end)
+        sum(case when deal_source = 'partner_sourced' then amount_usd end)
             as partner_sourced_revenue_usd,
-        0 as investment_usd,
+        cast(0 as {{ type_money() }}) as investment_usd,
         0 as new_customers
     from deals
     where is_partner_deal and is_won
@@ -24,8 +24,8 @@ investment as (
     select
         partner_type,
         approved_on as fact_on,
-        0 as partner_revenue_usd,
-        0 as partner_sourced_revenue_usd,
+        cast(0 as {{ type_money() }}) as partner_revenue_usd,
+        cast(0 as {{ type_money() }}) as partner_sourced_revenue_usd,
         sum(amount_usd) as investment_usd,
         0 as new_customers
     from {{ ref('int_incentives') }}
@@ -37,9 +37,9 @@ new_customers as (
     select
         case when is_partner_deal then partner_type end as partner_type,
         first_won_on as fact_on,
-        0 as partner_revenue_usd,
-        0 as partner_sourced_revenue_usd,
-        0 as investment_usd,
+        cast(0 as {{ type_money() }}) as partner_revenue_usd,
+        cast(0 as {{ type_money() }}) as partner_sourced_revenue_usd,
+        cast(0 as {{ type_money() }}) as investment_usd,
         count(*) as new_customers
     from {{ ref('int_account_first_wins') }}
     group by 1, 2

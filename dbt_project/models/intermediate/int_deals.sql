@@ -43,10 +43,12 @@ final as (
         dated.amount,
         dated.currency,
         dated.fx_month,
-        case
-            when dated.currency = 'USD' then dated.amount
-            else dated.amount * fx.usd_per_unit
-        end as amount_usd,
+        cast(
+            case
+                when dated.currency = 'USD' then dated.amount
+                else cast(dated.amount as decimal(38, 2)) * fx.usd_per_unit
+            end as {{ type_money() }}
+        ) as amount_usd,
         (dated.stage = 'won' and dated.closed_on is not null) as is_won
     from dated
     left join partners on dated.partner_id = partners.partner_id

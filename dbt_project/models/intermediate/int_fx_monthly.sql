@@ -5,7 +5,7 @@ with rates as (
     select
         upper(trim(currency)) as currency,
         {{ month_start('month') }} as rate_month,
-        usd_per_unit
+        cast(usd_per_unit as decimal(18, 10)) as usd_per_unit
     from {{ ref('fx_rates') }}
     where usd_per_unit > 0
 ),

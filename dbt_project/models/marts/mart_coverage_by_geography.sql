@@ -35,7 +35,7 @@ final as (
     select
         countries.country_code,
         countries.region,
-        countries.addressable_revenue_usd,
+        {{ as_double('countries.addressable_revenue_usd') }} as addressable_revenue_usd,
         coalesce(serving.qualified_partners, 0) as qualified_partners,
         coalesce(serving.capacity, 0) as capacity,
         {{ safe_divide('coalesce(serving.qualified_partners, 0)', 'countries.addressable_revenue_usd / 100000000.0') }}

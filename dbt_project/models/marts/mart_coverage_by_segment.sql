@@ -12,7 +12,7 @@ targeted as (
         cast(sum(addressable_accounts) as {{ dbt.type_bigint() }}) as targeted_accounts,
         cast(sum(case when is_covered then addressable_accounts else 0 end) as {{ dbt.type_bigint() }})
             as covered_accounts,
-        sum(addressable_accounts * target_coverage_pct) as weighted_target
+        sum(addressable_accounts * cast(target_coverage_pct as decimal(9, 6))) as weighted_target
     from cells
     where is_targeted
     group by segment

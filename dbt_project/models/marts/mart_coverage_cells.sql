@@ -22,8 +22,8 @@ final as (
         cells.coverage_model,
         cells.is_targeted,
         cells.addressable_accounts,
-        cells.addressable_revenue_usd,
-        cells.target_coverage_pct,
+        {{ as_double('cells.addressable_revenue_usd') }} as addressable_revenue_usd,
+        {{ as_double('cells.target_coverage_pct') }} as target_coverage_pct,
         coalesce(covering.covering_partners, 0) as covering_partners,
         coalesce(covering.covering_capacity, 0) as covering_capacity,
         coalesce(covering.covering_partners, 0) > 0 as is_covered

@@ -11,12 +11,12 @@ final as (
         enrolled_partners,
         active_partners,
         active_ratio,
-        partner_revenue_usd,
+        {{ as_double('partner_revenue_usd') }} as partner_revenue_usd,
         revenue_per_active_partner_usd,
-        partner_sourced_revenue_usd,
+        {{ as_double('partner_sourced_revenue_usd') }} as partner_sourced_revenue_usd,
         new_customers,
         new_customer_share,
-        investment_usd,
+        {{ as_double('investment_usd') }} as investment_usd,
         roi_multiple,
         median_days_to_first_win
     from productivity

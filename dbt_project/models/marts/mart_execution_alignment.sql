@@ -42,8 +42,8 @@ final as (
     select
         partner_type,
         enrolled_partners,
-        investment_usd,
-        partner_revenue_usd,
+        {{ as_double('investment_usd') }} as investment_usd,
+        {{ as_double('partner_revenue_usd') }} as partner_revenue_usd,
         actual_partner_share,
         target_partner_share,
         actual_partner_share - target_partner_share as partner_share_gap,

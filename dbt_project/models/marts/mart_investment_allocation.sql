@@ -50,7 +50,7 @@ final as (
         investment_category,
         category_order,
         growth_stage,
-        investment_usd,
+        {{ as_double('investment_usd') }} as investment_usd,
         actual_share,
         target_share,
         actual_share - target_share as share_gap,

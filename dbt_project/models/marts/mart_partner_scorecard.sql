@@ -20,9 +20,9 @@ final as (
         is_active,
         last_event_on as last_activity_on,
         capacity,
-        partner_revenue_usd,
-        partner_sourced_revenue_usd,
-        investment_usd,
+        {{ as_double('partner_revenue_usd') }} as partner_revenue_usd,
+        {{ as_double('partner_sourced_revenue_usd') }} as partner_sourced_revenue_usd,
+        {{ as_double('investment_usd') }} as investment_usd,
         {{ safe_divide('partner_sourced_revenue_usd', 'investment_usd') }} as roi_multiple,
         first_win_on,
         days_to_first_win

@@ -10,7 +10,8 @@ coverage as (
 ),
 
 tam as (
-    select sum(addressable_revenue_usd) as targeted_addressable_revenue_usd
+    -- back to the seed's exact decimal: a sum of doubles is not reproducible
+    select sum(cast(addressable_revenue_usd as decimal(18, 2))) as targeted_addressable_revenue_usd
     from {{ ref('mart_coverage_cells') }}
     where is_targeted
 ),
@@ -91,12 +92,12 @@ final as (
         productivity.active_partners,
         {{ safe_divide('productivity.active_partners', 'productivity.enrolled_partners') }}
             as active_ratio,
-        productivity.partner_revenue_usd,
-        productivity.partner_sourced_revenue_usd,
-        tam.targeted_addressable_revenue_usd,
+        {{ as_double('productivity.partner_revenue_usd') }} as partner_revenue_usd,
+        {{ as_double('productivity.partner_sourced_revenue_usd') }} as partner_sourced_revenue_usd,
+        {{ as_double('tam.targeted_addressable_revenue_usd') }} as targeted_addressable_revenue_usd,
         {{ safe_divide('productivity.partner_revenue_usd', 'tam.targeted_addressable_revenue_usd') }}
             as partner_revenue_share_of_tam,
-        productivity.investment_usd,
+        {{ as_double('productivity.investment_usd') }} as investment_usd,
         {{ safe_divide('productivity.partner_sourced_revenue_usd', 'productivity.investment_usd') }}
             as roi_multiple,
         productivity.new_customers,

@@ -35,7 +35,7 @@ final as (
         verticals.vertical,
         coalesce(depth.specialist_partners, 0) as specialist_partners,
         coalesce(depth.specialist_capacity, 0) as specialist_capacity,
-        coalesce(cells.addressable_revenue_usd, 0) as addressable_revenue_usd
+        {{ as_double('coalesce(cells.addressable_revenue_usd, 0)') }} as addressable_revenue_usd
     from verticals
     left join depth on verticals.vertical = depth.vertical
     left join cells on verticals.vertical = cells.vertical

@@ -12,7 +12,7 @@ renamed as (
         account_segment,
         account_vertical,
         product_line,
-        cast(amount as double) as amount,
+        amount,
         currency,
         stage,
         registered_on,

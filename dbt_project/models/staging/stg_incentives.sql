@@ -7,7 +7,7 @@ renamed as (
         incentive_id,
         partner_id,
         program,
-        cast(amount as double) as amount,
+        amount,
         currency,
         status,
         approved_on,
