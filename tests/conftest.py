@@ -146,3 +146,16 @@ def query_dicts(db: Path, sql: str) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def metrics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner) -> Path:
+    """The hand-computed fixture of tests/fixtures/metrics.py, built by the real job at D."""
+    from tests.fixtures import metrics
+
+    root = tmp_path_factory.mktemp("metrics")
+    landing = metrics.write_landing(root / "landing")
+    seeds = metrics.write_seeds(root / "seeds")
+    outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=metrics.AS_OF)
+    assert outcome.success, outcome.summary()
+    return root / "warehouse"

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import JobRunner, query, query_dicts
-from tests.fixtures import metrics
+from tests.conftest import query, query_dicts
 
 TYPES = [
     "distributor",
@@ -27,13 +26,8 @@ TYPES = [
 
 
 @pytest.fixture(scope="module")
-def serving(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner) -> Path:
-    root = tmp_path_factory.mktemp("metrics")
-    landing = metrics.write_landing(root / "landing")
-    seeds = metrics.write_seeds(root / "seeds")
-    outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=metrics.AS_OF)
-    assert outcome.success, outcome.summary()
-    return root / "warehouse" / "serving.duckdb"
+def serving(metrics_warehouse: Path) -> Path:
+    return metrics_warehouse / "serving.duckdb"
 
 
 def by(rows: list[dict], key: str) -> dict:
@@ -131,8 +125,8 @@ EXPECTED_PRODUCTIVITY_AT_D = {
     # enrolled: P1 (P4 terminated on D is not); active: P1. Revenue in the window: D01 1000 +
     # D03 2000 EUR * 1.25 (May's rate, June missing) + D08 400 (P4) + D11 600 = 4500 (D02
     # closed at D - W is out); sourced: all but D11 = 3900. New customers: A3, A7, A9 (D11
-    # beats D12 on deal_id) of 7 in all. Investment: I01 1000. Days to first win: P1
-    # 2023-02-01 -> 2024-06-30 = 515.
+    # beats D12 on deal_id) of 8 in all (A1 and A12 were won directly). Investment: I01
+    # 1000. Days to first win: P1 2023-02-01 -> 2024-06-30 = 515.
     "reseller": dict(
         enrolled_partners=1,
         active_partners=1,
@@ -141,7 +135,7 @@ EXPECTED_PRODUCTIVITY_AT_D = {
         revenue_per_active_partner_usd=4500,
         partner_sourced_revenue_usd=3900,
         new_customers=3,
-        new_customer_share=3 / 7,
+        new_customer_share=3 / 8,
         investment_usd=1000,
         roi_multiple=3.9,
         median_days_to_first_win=515,
@@ -157,7 +151,7 @@ EXPECTED_PRODUCTIVITY_AT_D = {
         revenue_per_active_partner_usd=1900,
         partner_sourced_revenue_usd=1100,
         new_customers=2,
-        new_customer_share=2 / 7,
+        new_customer_share=2 / 8,
         investment_usd=1100,
         roi_multiple=1.0,
         median_days_to_first_win=40,
@@ -186,7 +180,7 @@ EXPECTED_PRODUCTIVITY_AT_D = {
         revenue_per_active_partner_usd=3000,
         partner_sourced_revenue_usd=3000,
         new_customers=1,
-        new_customer_share=1 / 7,
+        new_customer_share=1 / 8,
         investment_usd=2000,
         roi_multiple=1.5,
         median_days_to_first_win=425,
@@ -418,7 +412,7 @@ def test_strategy_scorecard(serving):
     # targeted addressable revenue: every cell but the direct US enterprise one = 7.2e6
     assert row["partner_revenue_share_of_tam"] == approx(9400 / 7_200_000)
     assert row["roi_multiple"] == approx(8000 / 5000)
-    assert row["new_customer_share"] == approx(6 / 7)
+    assert row["new_customer_share"] == approx(6 / 8)
     assert row["composition_alignment_score"] == approx(0.6)
     assert row["investment_alignment_score"] == approx(0.56)
     assert row["program_design_alignment_pct"] == approx(3 / 4)
