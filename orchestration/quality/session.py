@@ -1,0 +1,192 @@
+"""One Great Expectations context per gate run: validation and Data Docs under the warehouse.
+
+The context is ephemeral (suites come from our files, not from a GX project), except for two
+folders of the warehouse: `<warehouse>/gx/validations` keeps the latest validation results of
+every suite as JSON, and `<warehouse>/data_docs` is the HTML site built from them. Every gate
+step of a run (raw, then seeds and marts) writes there and rebuilds the index, so the site shows
+the latest result of every suite. Results of a suite from earlier runs are removed when the
+suite is validated again, so the site does not grow night after night.
+
+GX is imported here, inside `GxSession`, never at module import: it costs ~3 s.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orchestration.quality.results import SuiteOutcome, from_gx
+from orchestration.quality.suites import SuiteFile, build_gx_suite
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SITE = "warehouse_quality"
+PARTIAL_UNEXPECTED = 20
+
+
+def data_asset_label(asset: str) -> str:
+    """The GX data asset of a Dagster asset key (`raw/deals` -> `raw.deals`): GX's file stores
+    do not allow '/' in keys."""
+    return asset.replace("/", ".")
+
+
+class GxSession:
+    def __init__(self, warehouse_dir: Path, run_name: str):
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        self.run_name = run_name
+        self.results_dir = warehouse_dir / "gx" / "validations"
+        self.docs_dir = warehouse_dir / "data_docs"
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        )
+        config.stores[config.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(self.results_dir),
+        }
+        config.data_docs_sites = {
+            SITE: {
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(self.docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        }
+        self._gx = gx
+        self.context = gx.get_context(project_config=config, mode="ephemeral")
+        # No tqdm bars in the Dagster logs (TQDM_DISABLE does not work; STACK.md).
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self._datasource = self.context.data_sources.add_pandas("build_duckdb")
+        self._batch_definitions: dict[str, Any] = {}
+        self._suites: dict[str, Any] = {}
+        self._validated: set[str] = set()
+
+    def _batch_definition(self, label: str) -> Any:
+        if label not in self._batch_definitions:
+            asset = self._datasource.add_dataframe_asset(name=label)
+            self._batch_definitions[label] = asset.add_batch_definition_whole_dataframe("batch")
+        return self._batch_definitions[label]
+
+    def _suite(self, suite: SuiteFile) -> Any:
+        if suite.name not in self._suites:
+            self._suites[suite.name] = self.context.suites.add(build_gx_suite(suite))
+        return self._suites[suite.name]
+
+    def _prune(self, suite_name: str) -> None:
+        """Drop the suite's results (JSON and HTML) of other runs than this one."""
+        for root in (self.results_dir / suite_name, self.docs_dir / "validations" / suite_name):
+            if root.is_dir():
+                for run_dir in root.iterdir():
+                    if run_dir.name != self.run_name:
+                        shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _forget(self, suite_name: str, run_id: Any) -> None:
+        """Remove the stored result(s) of one validation of the suite (replaced by another)."""
+        store = self.context.validation_results_store
+        for stored in store.list_keys():
+            if (
+                getattr(stored, "expectation_suite_identifier", None) is not None
+                and stored.expectation_suite_identifier.name == suite_name
+                and stored.run_id == run_id
+            ):
+                store.remove_key(stored)
+
+    def validate(
+        self,
+        suite: SuiteFile,
+        outcome: SuiteOutcome,
+        frame: pd.DataFrame,
+        parameters: Mapping[str, object],
+        keyed_frame: Callable[[], pd.DataFrame] | None = None,
+    ) -> SuiteOutcome:
+        """Validate `frame` against the suite; fill and return `outcome`. If it fails, validate
+        again with SUMMARY detail on `keyed_frame()` (the batch with its key columns; default
+        `frame`) to report the failing rows by key."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        if suite.name not in self._validated:
+            self._prune(suite.name)
+            self._validated.add(suite.name)
+        gx_suite = self._suite(suite)
+        label = data_asset_label(outcome.asset)
+        definition = self.context.validation_definitions.add(
+            self._gx.ValidationDefinition(
+                name=f"{suite.name} on {outcome.asset}",
+                data=self._batch_definition(label),
+                suite=gx_suite,
+            )
+        )
+        used = suite.parameters_used()
+        expectation_parameters = {k: v for k, v in parameters.items() if k in used}
+        started = time.perf_counter()
+        # BASIC gives counts, observed values and sample values at half the cost of SUMMARY;
+        # only a suite that failed is validated again with SUMMARY for its failing keys.
+        first = RunIdentifier(run_name=self.run_name)
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=expectation_parameters,
+            result_format="BASIC",
+            run_id=first,
+        )
+        key: tuple[str, ...] = ()
+        if not result.success and suite.batch.key:
+            detailed = keyed_frame() if keyed_frame else frame
+            key = tuple(k for k in suite.batch.key if k in detailed.columns)
+            self._forget(suite.name, first)
+            result = definition.run(
+                batch_parameters={"dataframe": detailed},
+                expectation_parameters=expectation_parameters,
+                result_format={
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": PARTIAL_UNEXPECTED,
+                    "unexpected_index_column_names": list(key),
+                },
+                run_id=RunIdentifier(run_name=self.run_name),
+            )
+        outcome.seconds += time.perf_counter() - started
+        return from_gx(outcome, result, key)
+
+    def build_docs(self, outcomes: list[SuiteOutcome]) -> Path:
+        """Render this session's results and the site index; link each outcome to its page."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ValidationResultIdentifier,
+        )
+
+        store = self.context.validation_results_store
+        ours = [
+            key
+            for key in store.list_keys()
+            if isinstance(key, ValidationResultIdentifier)
+            and key.run_id.run_name == self.run_name
+            and key.expectation_suite_identifier.name in self._validated
+        ]
+        self.context.build_data_docs(site_names=[SITE], resource_identifiers=ours)
+        pages: dict[tuple[str, str], str] = {}
+        for key in ours:
+            # batch identifier: "<datasource>-<data asset>", e.g. "build_duckdb-raw.deals"
+            label = str(key.batch_identifier).split("-", 1)[-1]
+            for site in self.context.get_docs_sites_urls(
+                resource_identifier=key, site_name=SITE, only_if_exists=True
+            ):
+                if site.get("site_url"):
+                    pages[(key.expectation_suite_identifier.name, label)] = site["site_url"]
+        for outcome in outcomes:
+            page = pages.get((outcome.suite, data_asset_label(outcome.asset)))
+            if page:
+                outcome.docs_page = page
+        return self.docs_dir / "index.html"

@@ -1,0 +1,235 @@
+"""Expectation suite files (`expectations/**/*.json`): reading them and what each one needs.
+
+A suite file is a Great Expectations 1.x ExpectationSuite in JSON (`name`, `expectations`,
+`meta`, optional `notes`) whose `meta` also says which Dagster assets it guards and how its batch
+is drawn from the build database (see expectations/README.md). Reading a file here needs only
+`json`: the definitions list the checks without importing Great Expectations (~3 s), and the
+expectations themselves are turned into GX objects when a check runs (`build_gx_suite`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+
+SUITE_KEYS = {"name", "expectations", "meta", "notes", "id", "suite_parameters"}
+EXPECTATION_KEYS = {"type", "kwargs", "meta", "severity", "notes", "description", "id"}
+SEVERITIES = ("critical", "warning", "info")
+# Keyword arguments of GX expectations that name columns of the batch.
+_COLUMN_ARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_ARGS = ("column_list",)
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class SuiteError(ValueError):
+    """A suite file cannot be used; the message names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """How a suite's batch is drawn from the build database.
+
+    `table`: schema.table; `where`: an optional SQL filter; `key`: columns that identify a row
+    (shown for failing rows); `derived_columns`: name -> SQL expression over the table, computed
+    in DuckDB (foreign keys, window totals, normalised codes) and validated like any column.
+    """
+
+    table: str
+    key: tuple[str, ...] = ()
+    where: str | None = None
+    derived_columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteFile:
+    path: Path
+    name: str
+    guards: tuple[tuple[str, ...], ...]
+    batch: BatchSpec
+    expectations: tuple[dict[str, Any], ...]
+    notes: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def check_name(self) -> str:
+        """The Dagster check name: the suite name, prefixed so it never clashes with dbt's."""
+        return f"gx_{self.name}"
+
+    def columns_needed(self, table_columns: set[str], with_key: bool = True) -> list[str]:
+        """Table columns the expectations (and, `with_key`, the key) refer to, in order of
+        mention."""
+        wanted: list[str] = []
+        for exp in self.expectations:
+            kwargs = exp.get("kwargs", {})
+            names = [kwargs[a] for a in _COLUMN_ARGS if isinstance(kwargs.get(a), str)]
+            for arg in _COLUMN_LIST_ARGS:
+                if isinstance(kwargs.get(arg), list):
+                    names += [n for n in kwargs[arg] if isinstance(n, str)]
+            wanted += names
+        if with_key:
+            wanted += list(self.batch.key)
+        seen: set[str] = set()
+        result = []
+        for name in wanted:
+            if (
+                name in table_columns
+                and name not in self.batch.derived_columns
+                and name not in seen
+            ):
+                seen.add(name)
+                result.append(name)
+        return result
+
+    def column_uses(self) -> dict[str, set[str]]:
+        """Column -> the expectation types that name it (multi-column ones as `pair`)."""
+        uses: dict[str, set[str]] = {}
+        for exp in self.expectations:
+            kwargs = exp.get("kwargs", {})
+            if isinstance(kwargs.get("column"), str):
+                uses.setdefault(kwargs["column"], set()).add(exp["type"])
+            for arg in ("column_A", "column_B"):
+                if isinstance(kwargs.get(arg), str):
+                    uses.setdefault(kwargs[arg], set()).add("pair")
+            for name in kwargs.get("column_list") or []:
+                if isinstance(name, str):
+                    uses.setdefault(name, set()).add("pair")
+        return uses
+
+    def parameters_used(self) -> set[str]:
+        """Names of `{"$PARAMETER": name}` values in the expectations' kwargs."""
+        found: set[str] = set()
+        for exp in self.expectations:
+            for value in exp.get("kwargs", {}).values():
+                if isinstance(value, dict) and "$PARAMETER" in value:
+                    found.add(str(value["$PARAMETER"]))
+        return found
+
+
+def _fail(path: Path, message: str) -> SuiteError:
+    return SuiteError(f"{path}: {message}")
+
+
+def _parse_guards(path: Path, value: object) -> tuple[tuple[str, ...], ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        raise _fail(path, 'meta.guards must list asset keys such as "raw/deals"')
+    return tuple(tuple(part for part in item.split("/") if part) for item in items)
+
+
+def _parse_batch(path: Path, value: object) -> BatchSpec:
+    if not isinstance(value, dict) or not isinstance(value.get("table"), str):
+        raise _fail(path, 'meta.batch.table must name a table, e.g. "raw.deals"')
+    unknown = set(value) - {"table", "key", "where", "derived_columns"}
+    if unknown:
+        raise _fail(path, f"meta.batch has unknown field(s) {sorted(unknown)}")
+    key = value.get("key") or []
+    key = [key] if isinstance(key, str) else key
+    derived = value.get("derived_columns") or {}
+    if not isinstance(derived, dict) or not all(
+        isinstance(k, str) and _NAME.match(k) and isinstance(v, str) for k, v in derived.items()
+    ):
+        raise _fail(path, "meta.batch.derived_columns must map lower_case names to SQL expressions")
+    where = value.get("where")
+    if where is not None and not isinstance(where, str):
+        raise _fail(path, "meta.batch.where must be a SQL condition (a string)")
+    return BatchSpec(table=value["table"], key=tuple(key), where=where, derived_columns=derived)
+
+
+def _check_expectation(path: Path, i: int, exp: object) -> dict[str, Any]:
+    where = f"expectations[{i}]"
+    if not isinstance(exp, dict) or not isinstance(exp.get("type"), str):
+        raise _fail(path, f'{where} needs a "type", e.g. "expect_column_values_to_not_be_null"')
+    unknown = set(exp) - EXPECTATION_KEYS
+    if unknown:
+        raise _fail(path, f"{where} ({exp['type']}) has unknown field(s) {sorted(unknown)}")
+    if not isinstance(exp.get("kwargs", {}), dict):
+        raise _fail(path, f"{where} ({exp['type']}): kwargs must be an object")
+    severity = exp.get("severity", "critical")
+    if severity not in SEVERITIES:
+        raise _fail(path, f"{where} ({exp['type']}): severity must be one of {SEVERITIES}")
+    return exp
+
+
+def parse_suite(path: Path, data: object) -> SuiteFile:
+    if not isinstance(data, dict):
+        raise _fail(path, "a suite file holds one JSON object")
+    unknown = set(data) - SUITE_KEYS
+    if unknown:
+        raise _fail(path, f"unknown top-level field(s) {sorted(unknown)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise _fail(path, '"name" must be a lower_case identifier such as "raw_deals"')
+    meta = data.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise _fail(path, '"meta" must be an object')
+    expectations = data.get("expectations")
+    if not isinstance(expectations, list):
+        raise _fail(path, '"expectations" must be a list')
+    return SuiteFile(
+        path=path,
+        name=name,
+        guards=_parse_guards(path, meta.get("guards")),
+        batch=_parse_batch(path, meta.get("batch")),
+        expectations=tuple(_check_expectation(path, i, e) for i, e in enumerate(expectations)),
+        notes=data.get("notes") if isinstance(data.get("notes"), str) else None,
+        raw=data,
+    )
+
+
+def read_suite(path: Path) -> SuiteFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot be read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"is not valid JSON: {exc}") from exc
+    return parse_suite(path, data)
+
+
+def load_suites(directory: Path) -> list[SuiteFile]:
+    """Every suite under `directory`, sorted by path; names must be unique."""
+    suites = [read_suite(p) for p in sorted(directory.rglob("*.json"))]
+    seen: dict[str, Path] = {}
+    for suite in suites:
+        if suite.name in seen:
+            raise _fail(suite.path, f'suite name "{suite.name}" is also used by {seen[suite.name]}')
+        seen[suite.name] = suite.path
+    return suites
+
+
+def build_gx_suite(suite: SuiteFile) -> gx.ExpectationSuite:
+    """The GX ExpectationSuite of a file. Unlike `ExpectationSuite(**data)`, which logs and skips
+    an expectation it cannot build, this raises, naming the file and the expectation."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    built = []
+    for i, exp in enumerate(suite.expectations):
+        try:
+            config = ExpectationConfiguration(
+                type=exp["type"],
+                kwargs=dict(exp.get("kwargs", {})),
+                meta={**(exp.get("meta") or {}), "psw_index": i},
+                severity=exp.get("severity", "critical"),
+                notes=exp.get("notes"),
+                description=exp.get("description"),
+            )
+            built.append(config.to_domain_obj())
+        except Exception as exc:  # GX raises several types for a bad configuration
+            raise _fail(
+                suite.path, f"expectations[{i}] ({exp['type']}) is not valid: {exc}"
+            ) from exc
+    gx_suite = gx.ExpectationSuite(
+        name=suite.name, expectations=built, meta=dict(suite.raw.get("meta") or {})
+    )
+    if len(gx_suite.expectations) != len(built):  # the constructor logs and skips, never raises
+        raise _fail(suite.path, "GX refused an expectation; see the log above")
+    return gx_suite
