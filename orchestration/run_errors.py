@@ -1,0 +1,18 @@
+"""The message a person needs from a Dagster step failure: the user's own exception, without
+Dagster's wrappers or the exception class path."""
+
+from __future__ import annotations
+
+import re
+
+from dagster._utils.error import SerializableErrorInfo
+
+_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
+
+
+def root_message(error: SerializableErrorInfo | None) -> str:
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "failed"
+    return _CLASS_PREFIX.sub("", error.message.strip(), count=1)
