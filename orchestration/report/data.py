@@ -1,0 +1,148 @@
+"""Read what the report shows from the serving database, read-only, as a BI client does."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from orchestration.settings import AUDIT_SCHEMA, MART_SCHEMA
+
+PARTNER_TYPES = (
+    "reseller",
+    "distributor",
+    "msp",
+    "isv",
+    "system_integrator",
+    "oem",
+    "referral",
+    "strategic_alliance",
+)
+SEGMENTS = ("smb", "mid_market", "enterprise")
+REGIONS = ("NA", "LATAM", "EMEA", "APAC")
+TOP_GAPS = 10
+
+M = MART_SCHEMA
+QUERIES: dict[str, str] = {
+    # Coverage of targeted accounts per region × segment, aggregated from the cells with the
+    # definition of mart_coverage_by_segment.coverage_pct (covered ÷ targeted accounts).
+    "coverage_grid": f"""
+        select coalesce(region, 'n/a') as region, segment,
+            count(*) filter (where is_targeted) as targeted_cells,
+            count(*) filter (where is_targeted and not is_covered) as uncovered_cells,
+            coalesce(sum(addressable_accounts) filter (where is_targeted), 0)
+                as targeted_accounts,
+            coalesce(sum(addressable_accounts) filter (where is_targeted and is_covered), 0)
+                as covered_accounts,
+            coalesce(sum(addressable_revenue_usd) filter (where is_targeted), 0)
+                as targeted_revenue_usd,
+            covered_accounts / nullif(targeted_accounts, 0) as coverage_pct
+        from {M}.mart_coverage_cells
+        group by all
+        order by region, segment""",
+    "uncovered_cells": f"""
+        select country_code, segment, vertical, region, coverage_model, addressable_accounts,
+            addressable_revenue_usd, target_coverage_pct
+        from {M}.mart_coverage_cells
+        where is_targeted and not is_covered
+        order by addressable_revenue_usd desc nulls last, addressable_accounts desc nulls last,
+            country_code, segment, vertical
+        limit {TOP_GAPS}""",
+    "uncovered_totals": f"""
+        select count(*) as cells, sum(addressable_accounts) as accounts,
+            sum(addressable_revenue_usd) as revenue_usd
+        from {M}.mart_coverage_cells
+        where is_targeted and not is_covered""",
+    "segments": f"""
+        select * from {M}.mart_coverage_by_segment
+        order by coverage_gap_pct desc nulls last, segment""",
+    "alignment": f"select * from {M}.mart_execution_alignment order by partner_type",
+    "stage_fit": f"select * from {M}.mart_growth_stage_fit order by partner_type",
+    "allocation": f"""
+        select * from {M}.mart_investment_allocation
+        order by category_order, investment_category""",
+    "productivity": f"select * from {M}.mart_ecosystem_productivity order by partner_type",
+    "monthly": f"""
+        select partner_type, month, active_partners, partner_revenue_usd,
+            partner_sourced_revenue_usd, investment_usd, roi_multiple
+        from {M}.mart_productivity_monthly
+        order by month, partner_type""",
+}
+
+
+Row = dict[str, Any]
+
+
+@dataclass
+class ReportData:
+    scorecard: Row | None
+    tables: dict[str, list[Row]]
+    rejected_rows: int | None
+    published_at: Any
+
+    def __getitem__(self, name: str) -> list[Row]:
+        return self.tables[name]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-friendly scalars: Decimal as float, NaN and infinities as None (shown as n/a)."""
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [{n: _clean(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    try:
+        row = con.execute(sql).fetchone()
+    except duckdb.CatalogException:  # an older serving file without the audit table
+        return None
+    return row[0] if row else None
+
+
+def load(serving_db: Path) -> ReportData:
+    """Every figure of the report, from `serving_db` opened read-only."""
+    if not serving_db.exists():
+        raise FileNotFoundError(f"{serving_db} does not exist: publish the marts first")
+    con = duckdb.connect(str(serving_db), read_only=True)
+    try:
+        scorecard = _rows(con, f"select * from {M}.mart_strategy_scorecard")
+        tables = {name: _rows(con, sql) for name, sql in QUERIES.items()}
+        rejected = _scalar(con, f"select count(*) from {AUDIT_SCHEMA}.rejected_rows")
+        published_at = _scalar(con, f"select max(published_at) from {AUDIT_SCHEMA}.publish_log")
+    finally:
+        con.close()
+    return ReportData(
+        scorecard=scorecard[0] if scorecard else None,
+        tables=tables,
+        rejected_rows=None if rejected is None else int(rejected),
+        published_at=published_at,
+    )
+
+
+def ordered(values: Iterable[Any], preferred: tuple[str, ...]) -> list[str]:
+    """The distinct non-null values, in the preferred order first, then any others sorted."""
+    present = {str(v) for v in values if v is not None}
+    return [v for v in preferred if v in present] + sorted(present - set(preferred))
+
+
+def by_order(order: list[str], field: str) -> Callable[[Row], tuple[int, str]]:
+    """A sort key that puts rows in `order` of their `field`, unknown values last."""
+
+    def key(row: Row) -> tuple[int, str]:
+        value = row.get(field)
+        return (order.index(value) if value in order else len(order), str(value))
+
+    return key
