@@ -21,7 +21,7 @@ MANIFEST := dbt_project/target/manifest.json
 .PHONY: run test install prepare lint dev docs bench clean
 
 ## install: create .venv with the pinned dependencies, build the dbt manifest, write .env
-install: $(VENV)/.installed $(MANIFEST) .env
+install: $(VENV)/.installed $(MANIFEST) .env .dagster/.initialized
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
@@ -40,6 +40,11 @@ $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
 .env:
 	@printf 'DAGSTER_HOME=%s\nPSW_DAGSTER_DIR=%s\nDBT_PROFILES_DIR=%s\n' \
 		"$(CURDIR)" "$(CURDIR)/.dagster" "$(CURDIR)/dbt_project" > $@
+
+# Create the Dagster instance's storage once, before processes could race to create it.
+.dagster/.initialized: $(VENV)/.installed dagster.yaml
+	$(BIN)/python -c "import dagster as dg; dg.DagsterInstance.get().dispose()"
+	@touch $@
 
 ## run: install, generate sample data if data/landing is empty, refresh, print the scorecard
 run: install

@@ -55,15 +55,24 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
-    from orchestration.refresh import run_refresh
+    from orchestration.refresh import refresh_lock, run_refresh
 
-    print(
-        f"refreshing as of {settings.as_of_date}: landing {settings.landing_dir}, "
-        f"warehouse {settings.warehouse_dir}"
-    )
-    outcome = run_refresh(log_level=args.log_level)
+    with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
+        print(
+            f"refreshing as of {settings.as_of_date}: landing {settings.landing_dir}, "
+            f"warehouse {settings.warehouse_dir}",
+            flush=True,
+        )
+        outcome = run_refresh(log_level=args.log_level)
     print(outcome.summary())
     return 0 if outcome.success else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ensure_dagster_env()
+    from orchestration.status import print_status
+
+    return print_status(load_settings())
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
@@ -127,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--as-of", type=_date, help="as-of date D (default PSW_AS_OF_DATE or today)")
     ref.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     ref.set_defaults(func=cmd_refresh)
+
+    status = sub.add_parser(
+        "status",
+        help="show the last refresh, its checks, mart freshness and rejects",
+        description="Print the last nightly_refresh run recorded in the Dagster instance, its "
+        "asset checks, when each mart was last materialized (STALE after 26 h), and the "
+        "published reject counts by entity and rule.",
+    )
+    status.set_defaults(func=cmd_status)
 
     score = sub.add_parser(
         "scorecard",

@@ -42,10 +42,23 @@ def _quote(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def remove_leftovers(settings: Settings) -> list[Path]:
+    """Delete the temporary files of a publish that was killed half-way. Only the one writer
+    (see the duckdb_writer pool) publishes, so no other publish is using them."""
+    found = [
+        *settings.warehouse_dir.glob(f".{settings.serving_db.name}.*.tmp*"),
+        *settings.exports_dir.glob(".*.parquet.*.tmp"),
+    ]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
 def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
     """Copy every table of schema `marts` and the audit tables from the build database to a
     new serving file and new Parquet files, then swap them in. Raises before swapping anything
     if any step fails; the previous serving file and exports are then untouched."""
+    remove_leftovers(settings)
     token = uuid.uuid4().hex[:12]
     serving = settings.serving_db
     new_serving = serving.with_name(f".{serving.name}.{token}.tmp")

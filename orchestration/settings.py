@@ -32,6 +32,9 @@ class Settings:
     duckdb_threads: int
     reject_threshold_pct: float
     activity_window_days: int | None = None
+    # Files with fewer rows read are not judged by reject_threshold_pct (only reported): one
+    # reject in a 14-row delta file is already 7%.
+    reject_min_rows: int = 100
 
     @property
     def build_db(self) -> Path:
@@ -100,14 +103,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     threads_raw = env.get("PSW_DUCKDB_THREADS", "").strip()
     threshold_raw = env.get("PSW_REJECT_THRESHOLD_PCT", "5").strip()
     window_raw = env.get("PSW_ACTIVITY_WINDOW_DAYS", "").strip()
+    min_rows_raw = env.get("PSW_REJECT_MIN_ROWS", "100").strip()
     try:
         threads = int(threads_raw) if threads_raw else (os.cpu_count() or 2)
         threshold = float(threshold_raw)
         window = int(window_raw) if window_raw else None
+        min_rows = int(min_rows_raw) if min_rows_raw else 100
     except ValueError as exc:
         raise SettingsError(
-            "PSW_DUCKDB_THREADS and PSW_ACTIVITY_WINDOW_DAYS must be integers and "
-            "PSW_REJECT_THRESHOLD_PCT a number"
+            "PSW_DUCKDB_THREADS, PSW_ACTIVITY_WINDOW_DAYS and PSW_REJECT_MIN_ROWS must be "
+            "integers and PSW_REJECT_THRESHOLD_PCT a number"
         ) from exc
     if window is not None and window <= 0:
         raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
@@ -120,4 +125,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         duckdb_threads=threads,
         reject_threshold_pct=threshold,
         activity_window_days=window,
+        reject_min_rows=min_rows,
     )

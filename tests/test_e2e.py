@@ -154,3 +154,38 @@ def test_psw_refresh_exits_non_zero_and_names_the_file(warehouse, job_runner, tm
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "FAILED" in proc.stdout
     assert f"{bad}: missing required column 'partner_type'" in proc.stdout
+
+
+def test_psw_status_shows_the_last_run_checks_freshness_and_rejects(warehouse, job_runner):
+    _, landing, wh, generated, _ = warehouse
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(job_runner.home),
+        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
+        "PSW_LANDING_DIR": str(landing),
+        "PSW_WAREHOUSE_DIR": str(wh),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "last run: " in out and "checks: " in out
+    for mart in MARTS:
+        assert f"  {mart} " in out
+    assert f"rejected rows (published): {sum(generated.dirty.values()):,}" in out
+
+
+def test_every_command_has_help():
+    for command in ([], ["generate"], ["refresh"], ["status"], ["scorecard"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", *command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0 and "usage: psw" in proc.stdout, command

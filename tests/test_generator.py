@@ -165,14 +165,16 @@ def test_dirty_rows_are_the_rejects(zone: Zone) -> None:
 
 def test_deltas_supersede_initial_rows(zone: Zone) -> None:
     landing, con = zone.landing, zone.con
-    initial = "_000.parquet"
+    initial = "_000.csv"
     won_late = con.execute(
         f"select deal_id from raw.deals where _source_file not like '%{initial}' "
         "and stage in ('won', 'lost') and closed_on > date '" + END + "' - 3"
     ).fetchall()
     assert won_late
     first = files_of(landing, "deals")[0]
-    earlier = dict(duckdb.sql(f"select deal_id, stage from read_parquet('{first}')").fetchall())
+    earlier = dict(
+        duckdb.sql(f"select deal_id, stage from read_csv('{first}', all_varchar = true)").fetchall()
+    )
     superseded = [earlier[d] for (d,) in won_late if d in earlier]
     assert superseded and set(superseded) <= {"registered", "approved"}
     partners = con.execute(
@@ -206,7 +208,8 @@ def test_realistic_shape(zone: Zone) -> None:
     labels = [
         r[0]
         for r in duckdb.sql(
-            f"select partner_type from read_parquet('{files_of(landing, 'partners')[0]}')"
+            f"select partner_type from read_csv('{files_of(landing, 'partners')[0]}', "
+            "all_varchar = true)"
         ).fetchall()
     ]
     with (SEEDS / "partner_type_aliases.csv").open(newline="", encoding="utf-8") as fh:

@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
+from orchestration.defs.jobs import NIGHTLY_FRESHNESS
 from orchestration.resources import Warehouse
 
 CHANNEL_STRATEGY = "team:channel-strategy"
+# `make docs` serves dbt docs here; the UI links every dbt asset to its page.
+DBT_DOCS_URL = "http://127.0.0.1:8080"
+PREVIEW_ROWS = 5
 _GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
 
 
@@ -48,12 +53,95 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return spec  # raw/<entity>: the ingestion assets
         layer = "reference" if kind == "seed" else _GROUPS.get(props["fqn"][1], "dbt")
         owner = CHANNEL_STRATEGY if layer in ("reference", "marts") else DATA_PLATFORM
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             key=dg.AssetKey([layer, props["name"]]),
             group_name=layer,
             owners=[owner],
             kinds={"dbt", "duckdb"},
         )
+        spec = spec.merge_attributes(
+            metadata={"dbt docs": dg.MetadataValue.url(dbt_docs_url(unique_id))}
+        )
+        if layer == "marts":
+            spec = spec.replace_attributes(freshness_policy=NIGHTLY_FRESHNESS)
+        return spec
+
+
+def dbt_docs_url(unique_id: str) -> str:
+    """Where `make docs` serves a node's page (PSW_DBT_DOCS_URL overrides the base)."""
+    base = os.environ.get("PSW_DBT_DOCS_URL", DBT_DOCS_URL).rstrip("/")
+    kind = unique_id.split(".", 1)[0]
+    return f"{base}/#!/{kind}/{unique_id}"
+
+
+def with_table_metadata(events: Iterator[Any], manifest: Path, settings: Any) -> Iterator[Any]:
+    """dbt's events, each model's and seed's Output with row count, column schema and docs link.
+
+    The dbt process holds the build database for writing until it exits (DuckDB allows one
+    writer and no reader beside it), so the Outputs are held back and enriched once dbt is done;
+    the tests' results, dbt's log and the run's progress still stream as they come. A failing
+    dbt build still records what it did build before the error is raised.
+    """
+    held: list[dg.Output] = []
+    failure: BaseException | None = None
+    try:
+        for event in events:
+            if isinstance(event, dg.Output):
+                held.append(event)
+            else:
+                yield event
+    except Exception as exc:  # re-raised below, after the models that were built
+        failure = exc
+    if held:
+        yield from describe_outputs(held, manifest, settings.build_db)
+    if failure is not None:
+        raise failure
+
+
+def describe_outputs(
+    outputs: list[dg.Output], manifest_file: Path, build_db: Path
+) -> Iterator[dg.Output]:
+    nodes = json.loads(manifest_file.read_text())["nodes"]
+    with duckdb.connect(str(build_db), read_only=True) as con:
+        for output in outputs:
+            unique_id = output.metadata.get("unique_id")
+            node = nodes.get(getattr(unique_id, "text", unique_id))
+            if node is None:
+                yield output
+                continue
+            yield output.with_metadata({**output.metadata, **table_metadata(con, node)})
+
+
+def table_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> dict[str, Any]:
+    """Row count, column schema (types from DuckDB, descriptions from dbt) and, for marts, a
+    Markdown preview of the first rows."""
+    schema, name = node["schema"], node["alias"]
+    relation = f'"{schema}"."{name}"'
+    documented = node.get("columns", {})
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, name],
+    ).fetchall()
+    metadata: dict[str, Any] = {
+        "dagster/row_count": con.execute(f"select count(*) from {relation}").fetchone()[0],
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn(
+                    name=column,
+                    type=data_type,
+                    description=documented.get(column, {}).get("description") or None,
+                )
+                for column, data_type in columns
+            ]
+        ),
+        "dagster/relation_identifier": f"{schema}.{name}",
+        "dbt docs": dg.MetadataValue.url(dbt_docs_url(node["unique_id"])),
+    }
+    if schema == "marts":
+        preview = con.execute(f"select * from {relation} limit {PREVIEW_ROWS}").df()
+        metadata["preview"] = dg.MetadataValue.md(preview.to_markdown(index=False))
+    return metadata
 
 
 def dbt_args(command: str, dbt_vars: Mapping[str, object]) -> list[str]:
@@ -89,7 +177,14 @@ def dbt_models(
     saved = {name: os.environ.get(name) for name in settings.dbt_env()}
     os.environ.update(settings.dbt_env())
     try:
-        yield from dbt.cli(dbt_args("build", settings.dbt_vars()), context=context).stream()
+        # A stable target path lets dbt reuse its partial-parse state between runs (the
+        # default, a new folder per invocation, costs a full parse of the project each time).
+        # Only one dbt runs at a time: it holds the duckdb_writer pool slot.
+        target = Path(dbt.project_dir) / "target"
+        invocation = dbt.cli(
+            dbt_args("build", settings.dbt_vars()), context=context, target_path=target
+        )
+        yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
     finally:
         for name, value in saved.items():
             if value is None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.loader import FileRejected, load_entity
 from orchestration.resources import Warehouse
@@ -41,8 +42,42 @@ def _schema(entity: Entity) -> dg.TableSchema:
     )
 
 
+BUILD_DATABASE = dg.AssetKey(["ingest", "build_database"])
+
+
+@dg.asset(
+    key=BUILD_DATABASE,
+    group_name="ingest",
+    kinds={"duckdb"},
+    owners=[DATA_PLATFORM],
+    pool=WRITER_POOL,
+    description=(
+        "The build database (`build.duckdb`), checked before anything writes to it: waits for "
+        "another writer's lock, and if the file is damaged moves it aside and lets this run "
+        "rebuild the warehouse from the landing zone (every landing file is then loaded again)."
+    ),
+)
+def build_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    settings = warehouse.settings()
+    result = check_build_db(settings, log=context.log.warning)
+    metadata: dict[str, object] = {
+        "path": dg.MetadataValue.path(str(settings.build_db)),
+        "rebuilt_from_landing_zone": result.rebuilt,
+        "waited_for_lock_seconds": round(result.waited_seconds, 1),
+    }
+    if result.rebuilt:
+        metadata["damage"] = result.reason
+        metadata["damaged_file_kept_at"] = dg.MetadataValue.path(str(result.moved_to))
+        context.log.warning(
+            f"build database was damaged and is being rebuilt from {settings.landing_dir}"
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
 def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
-    deps = [dg.AssetKey(["raw", "partners"])] if entity.partner_fk else []
+    deps = [BUILD_DATABASE]
+    if entity.partner_fk:
+        deps.append(dg.AssetKey(["raw", "partners"]))
 
     @dg.asset(
         key=["raw", entity.name],
@@ -100,4 +135,4 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
     return _ingest
 
 
-ingest_assets = [ingest_asset(entity) for entity in ENTITIES.values()]
+ingest_assets = [build_database, *(ingest_asset(entity) for entity in ENTITIES.values())]

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
 NIGHTLY_JOB = "nightly_refresh"
+
+# The marts and the serving file are refreshed every night: older than a day and an hour is a
+# warning, older than 26 hours means a night was missed.
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+)
 
 nightly_refresh = dg.define_asset_job(
     name=NIGHTLY_JOB,
@@ -19,6 +26,8 @@ nightly_refresh = dg.define_asset_job(
     # One process, steps in order: the steps share one DuckDB file that allows one writer, so
     # parallel step processes would only wait for each other and pay 2-6 s start-up each.
     executor_def=dg.in_process_executor,
+    # deploy/dagster.yaml queues runs with this tag one at a time
+    tags={"psw/writer": "build.duckdb"},
 )
 
 

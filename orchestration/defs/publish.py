@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.dbt import CHANNEL_STRATEGY, dbt_models
 from orchestration.defs.ingest import WRITER_POOL, ingest_assets
+from orchestration.defs.jobs import NIGHTLY_FRESHNESS
 from orchestration.publish import publish
 from orchestration.resources import Warehouse
 
@@ -20,11 +21,13 @@ RAW_KEYS = [key for asset in ingest_assets for key in asset.keys]
     owners=[CHANNEL_STRATEGY],
     deps=[*MART_KEYS, *RAW_KEYS],
     pool=WRITER_POOL,
+    freshness_policy=NIGHTLY_FRESHNESS,
     description=(
         "What BI reads: `serving.duckdb` (schemas `marts` and `audit`) and one Parquet file per "
         "mart under `exports/`. Runs only after every upstream asset and blocking check "
         "succeeded; replaces the files atomically (new file, then rename), so readers never "
-        "see a partial state and a failed run leaves yesterday's files untouched."
+        "see a partial state and a failed run leaves yesterday's files untouched. Then builds "
+        "the static strategy report `report/index.html` from the new serving file."
     ),
 )
 def serving_warehouse(
@@ -36,10 +39,18 @@ def serving_warehouse(
         f"published {len(result.marts)} marts to {result.serving_db} and "
         f"{len(result.exports)} Parquet files to {settings.exports_dir}"
     )
+    # From the file just swapped in; a report that cannot be built fails the step (a bug).
+    # Imported here: altair and the Vega bundle need not load with the code location.
+    from orchestration.report import build_report
+
+    report = build_report(result.serving_db, settings.warehouse_dir / "report")
+    context.log.info(f"wrote the strategy report {report}")
     return dg.MaterializeResult(
         metadata={
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),
             "exports_dir": dg.MetadataValue.path(str(settings.exports_dir)),
+            "report": dg.MetadataValue.path(str(report)),
+            "report_url": dg.MetadataValue.url(report.resolve().as_uri()),
             "as_of_date": settings.as_of_date.isoformat(),
             "mart_rows": dg.MetadataValue.json(result.marts),
             "audit_rows": dg.MetadataValue.json(result.audit),

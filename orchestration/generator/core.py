@@ -13,7 +13,6 @@ from orchestration.generator.accounts import build_accounts
 from orchestration.generator.certifications import CertModel, cert_chunk
 from orchestration.generator.common import (
     DAY,
-    DELTA_DAYS,
     Calendar,
     Streams,
     chunk_bounds,
@@ -27,7 +26,7 @@ from orchestration.generator.incentives import IncentiveModel, incentive_chunk
 from orchestration.generator.partner_rows import partner_rows, write_partners
 from orchestration.generator.partners import build_partners
 from orchestration.generator.reference import DEFAULT_SEEDS_DIR, load_reference
-from orchestration.generator.writer import EntityWriter, delta_is_csv
+from orchestration.generator.writer import EntityWriter
 from orchestration.ingest.contract import ENTITIES, SEGMENTS
 
 DEFAULT_END_DATE = date(2026, 11, 20)
@@ -49,17 +48,10 @@ class GenerationResult(dict[str, int]):
 
 
 def _write_dirty(writer: EntityWriter, table: pa.Table, calendar: Calendar) -> None:
-    """Dirty rows, spread over the CSV delta files, stamped with the file's day."""
-    csv_days = [i for i in range(DELTA_DAYS) if delta_is_csv(i)]
-    bounds = np.linspace(0, table.num_rows, len(csv_days) + 1).astype(int)
-    for i, lo, hi in zip(csv_days, bounds[:-1], bounds[1:], strict=True):
-        if hi > lo:
-            day = calendar.snapshot + 1 + i
-            stamp = ts_array(day * DAY + 10 * 3600 + 60 * np.arange(hi - lo)).cast(pa.string())
-            part = table.slice(lo, hi - lo)
-            writer.dirty(
-                i, part.set_column(part.schema.get_field_index("updated_at"), "updated_at", stamp)
-            )
+    """Dirty rows, in the CSV part of the initial extract, stamped with the snapshot day."""
+    day = calendar.snapshot
+    stamp = ts_array(day * DAY + 10 * 3600 + 60 * np.arange(table.num_rows)).cast(pa.string())
+    writer.dirty(table.set_column(table.schema.get_field_index("updated_at"), "updated_at", stamp))
 
 
 def _template(

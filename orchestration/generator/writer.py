@@ -80,7 +80,10 @@ class EntityWriter:
         self.files: list[str] = []
         self._part = -1
         self._chunks = 0
-        self._initial: pq.ParquetWriter | None = None
+        self._initial: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        # The first part of the initial extract is CSV and stays open: the dirty rows go there,
+        # so that they are a small share of a large file, as in real deliveries.
+        self._csv_part: pacsv.CSVWriter | None = None
         self._deltas: list[pq.ParquetWriter | pacsv.CSVWriter] = []
         for i in range(DELTA_DAYS):
             day = calendar.day(calendar.snapshot + 1 + i).isoformat()
@@ -92,14 +95,20 @@ class EntityWriter:
                 self._deltas.append(pq.ParquetWriter(str(path), self.schema))
             self.files.append(path.name)
 
-    def _new_part(self) -> pq.ParquetWriter:
-        if self._initial is not None:
+    def _new_part(self) -> pq.ParquetWriter | pacsv.CSVWriter:
+        if self._initial is not None and self._initial is not self._csv_part:
             self._initial.close()
         self._part += 1
         snapshot = self.calendar.day(self.calendar.snapshot).isoformat()
-        name = f"{self.entity.name}_{snapshot}_{self._part:03d}.parquet"
+        stem = f"{self.entity.name}_{snapshot}_{self._part:03d}"
+        if self._part == 0:
+            name = f"{stem}.csv"
+            self._csv_part = pacsv.CSVWriter(str(self.folder / name), self.text)
+            self._initial = self._csv_part
+        else:
+            name = f"{stem}.parquet"
+            self._initial = pq.ParquetWriter(str(self.folder / name), self.schema)
         self.files.insert(self._part, name)
-        self._initial = pq.ParquetWriter(str(self.folder / name), self.schema)
         return self._initial
 
     def _table(self, columns: dict[str, pa.Array]) -> pa.Table:
@@ -112,7 +121,7 @@ class EntityWriter:
         if writer is None or self._chunks % CHUNKS_PER_PART == 0:
             writer = self._new_part()
         self._chunks += 1
-        writer.write_table(table)
+        writer.write_table(table.cast(self.text) if writer is self._csv_part else table)
         self.rows += table.num_rows
 
     def delta(self, index: int, columns: dict[str, pa.Array]) -> None:
@@ -152,17 +161,22 @@ class EntityWriter:
             if len(sel):
                 self.delta(i, {name: final[name].take(sel) for name in self.schema.names})
 
-    def dirty(self, index: int, table: pa.Table) -> None:
-        """Text rows (already in the text schema) appended to the CSV delta file `index`."""
-        writer = self._deltas[index]
-        assert isinstance(writer, pacsv.CSVWriter)
-        writer.write_table(table.select(self.text.names).cast(self.text))
+    def dirty(self, table: pa.Table) -> None:
+        """Text rows (already in the text schema) appended to the CSV part of the initial
+        extract."""
+        if self._csv_part is None:
+            self._new_part()
+        assert self._csv_part is not None
+        self._csv_part.write_table(table.select(self.text.names).cast(self.text))
         self.rows += table.num_rows
 
     def close(self) -> None:
         if self._initial is None:
             self._new_part()
         assert self._initial is not None
-        self._initial.close()
+        if self._initial is not self._csv_part:
+            self._initial.close()
+        if self._csv_part is not None:
+            self._csv_part.close()
         for writer in self._deltas:
             writer.close()

@@ -294,8 +294,15 @@ def _apply(
     con.execute("begin transaction")
     try:
         load_id = _next_load_id(con)
+        # typed rows with their reject reasons; among the good rows, _rank 1 is the one that
+        # counts for its key (a later updated_at, then a later file, then a later row)
         con.execute(
-            f"create or replace temp table _batch as {sql.typed_select(entity, f'({union})')}"
+            f"""create or replace temp table _batch as
+            select *, row_number() over (
+              partition by (_reason is null), {key}
+              order by updated_at desc, _source_file desc, _source_row desc
+            ) as _rank
+            from ({sql.typed_select(entity, f"({union})")}) as typed"""
         )
         con.execute(
             "insert into audit.rejected_rows "
@@ -303,28 +310,23 @@ def _apply(
             "_record, ?, ? from _batch where _reason is not null",
             [entity.name, load_id, run_id],
         )
-        # Winners among the existing rows for the batch's keys and the batch's good rows.
-        meta = "_source_file, _source_row, _load_id, _loaded_at"
+        # The existing rows that the batch's winners replace: those with an earlier
+        # updated_at, or the same updated_at in an earlier file (an equal file name means the
+        # same file delivered again with new content: the new load wins).
         con.execute(
-            f"""create or replace temp table _winners as
-            select * exclude (_rank) from (
-              select *, row_number() over (
-                partition by {key}
-                order by updated_at desc, _source_file desc, _load_id desc, _source_row desc
-              ) as _rank
-              from (
-                select {cols}, {meta} from raw.{entity.name}
-                where {key} in (select {key} from _batch where _reason is null)
-                union all
-                select {cols}, _source_file, _source_row, {load_id}, now()::timestamp
-                from _batch where _reason is null
-              ) as candidates
-            ) as ranked where _rank = 1"""
+            f"""delete from raw.{entity.name} as old using _batch as new
+            where new._reason is null and new._rank = 1 and old.{key} = new.{key}
+              and (old.updated_at < new.updated_at
+                   or (old.updated_at = new.updated_at
+                       and old._source_file <= new._source_file))"""
         )
-        con.execute(f"delete from raw.{entity.name} where {key} in (select {key} from _winners)")
-        con.execute(f"insert into raw.{entity.name} select {cols}, {meta} from _winners")
-        row = con.execute(f"select count(*) from _winners where _load_id = {load_id}").fetchone()
-        result.rows_upserted = int(row[0]) if row else 0
+        inserted = con.execute(
+            f"""insert into raw.{entity.name}
+            select {cols}, _source_file, _source_row, {load_id}, now()::timestamp from _batch
+            where _reason is null and _rank = 1
+              and {key} not in (select {key} from raw.{entity.name})"""
+        ).fetchone()
+        result.rows_upserted = int(inserted[0]) if inserted else 0
 
         counts = {
             name: (read, rejected)
@@ -357,7 +359,7 @@ def _apply(
         con.execute("rollback")
         raise
     finally:
-        for table in [*staged, "_batch", "_winners"]:
+        for table in [*staged, "_batch"]:
             con.execute(f"drop table if exists {table}")
     log(
         f"{entity.name}: read {result.rows_read} rows, loaded {result.rows_loaded}, "

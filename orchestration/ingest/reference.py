@@ -54,7 +54,7 @@ def register_reference(con: duckdb.DuckDBPyConnection, seeds_dir: Path) -> None:
         con.execute(
             "create or replace temp table ref_fx_first_month as "
             "select upper(trim(currency)) as currency, "
-            "min(cast(month as date)) as first_month "
+            "min(date_trunc('month', cast(month as date))) as first_month "
             f"from {fx} as seed "
             "where try_cast(usd_per_unit as double) > 0 "
             "and upper(trim(currency)) <> 'USD' group by 1 "

@@ -94,9 +94,16 @@ def _reasons(column: Column) -> list[str]:
                 f"case when len({bad}) > 0 then "
                 f"'unknown code: {name} ''' || array_to_string({bad}, ';') || '''' end"
             )
-        else:
+        elif column.codes is not None:
             out.append(
                 f"case when {t} is not null and not list_contains({codes}, {t}) then "
+                f"'unknown code: {name} ''' || {t} || '''' end"
+            )
+        else:
+            # a semi join on the reference table: far cheaper than a per-row list of its codes
+            table = REFERENCE_LISTS[column.reference]  # type: ignore[index]
+            out.append(
+                f"case when {t} is not null and {t} not in (select code from {table}) then "
                 f"'unknown code: {name} ''' || {t} || '''' end"
             )
     return out
@@ -107,8 +114,13 @@ def typed_select(entity: Entity, source: str) -> str:
 
     `source` must have the contract columns as text plus `_source_file` and `_source_row`.
     """
+    # lists of codes only for the list columns (partners); scalar codes use semi joins
+    list_refs = sorted(
+        {c.reference for c in entity.columns if c.type == "list" and c.reference is not None}
+    )
     refs = ", ".join(
-        f"(select list(code) from {table}) as {name}" for name, table in REFERENCE_LISTS.items()
+        [f"(select list(code) from {REFERENCE_LISTS[name]}) as {name}" for name in list_refs]
+        or ["1 as _none"]
     )
     originals = ", ".join(f"src.{c.name} as o_{c.name}" for c in entity.columns)
     texts = ",\n    ".join(f"{_text(c)} as t_{c.name}" for c in entity.columns)
@@ -150,12 +162,17 @@ typed as (
   select texts.*,
     {typed}
   from texts
-)
-select typed.* exclude ({", ".join(f"o_{c.name}" for c in entity.columns)}),
-  to_json(struct_pack({raw_json})) as _record,
-  nullif(concat_ws('; ',
+),
+reasoned as (
+  select typed.*,
+    nullif(concat_ws('; ',
         {reason_sql}
-  ), '') as _reason
-from typed cross join refs
-{fx_join}
+    ), '') as _reason
+  from typed cross join refs
+  {fx_join}
+)
+select reasoned.* exclude ({", ".join(f"o_{c.name}" for c in entity.columns)}),
+  -- the original values, kept only for the rows that are rejected
+  case when _reason is not null then to_json(struct_pack({raw_json})) end as _record
+from reasoned
 """
