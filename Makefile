@@ -68,5 +68,13 @@ lint: install
 dev: install
 	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
 
+## docs: build dbt docs (lineage, column docs, metric formulas) and serve them on 127.0.0.1:8080
+docs: install
+	$(BIN)/psw docs --serve
+
+## bench: full and incremental refresh at scale SF against the DuckDB floor (make bench SF=1)
+bench: install
+	$(BIN)/python benchmarks/run.py --scale $(SF)
+
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .dagster .env

@@ -95,6 +95,8 @@ def refresh(env: dict[str, str], home: Path, as_of: date) -> tuple[Measured, dic
     if measured.returncode != 0:
         raise SystemExit(f"refresh failed:\n{measured.output[-4000:]}")
     run_id = measured.output.split("run ")[-1].split()[0]
+    # dagster.yaml reads the instance folder from the environment of the refresh.
+    os.environ["PSW_DAGSTER_DIR"] = env["PSW_DAGSTER_DIR"]
     windows = step_windows(home, run_id)
     stages: dict[str, dict] = {}
     for step, (start, end) in windows.items():

@@ -81,6 +81,48 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     return print_scorecard(load_settings())
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """dbt docs of the project, with the catalog of the current build database."""
+    import os
+    import subprocess
+
+    from orchestration.defs.dbt import dbt_args
+    from orchestration.refresh import refresh_lock
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    settings = load_settings()
+    if not settings.build_db.exists():
+        print(
+            f"psw: {settings.build_db} does not exist yet: run `psw refresh` (or `make run`) "
+            "first, dbt docs read the column types from it",
+            file=sys.stderr,
+        )
+        return 2
+    out = settings.warehouse_dir / "dbt_docs"
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, **settings.dbt_env()}
+    project = DBT_PROJECT_DIR
+    common = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    # dbt opens the build database for writing: wait for a running refresh to finish.
+    with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
+        generate = [str(dbt), "docs", *dbt_args("generate", settings.dbt_vars())]
+        generate += ["--static", "--target-path", str(out), *common]
+        done = subprocess.run(generate, env=env, cwd=project, check=False)
+    if done.returncode != 0:
+        print("psw: dbt docs generate failed (see its output above)", file=sys.stderr)
+        return 1
+    print(f"dbt docs written to {out / 'index.html'} (one-file copy: static_index.html)")
+    if not args.serve:
+        return 0
+    print(f"serving on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    serve = [str(dbt), "docs", "serve", "--target-path", str(out), *common]
+    serve += ["--host", args.host, "--port", str(args.port), "--no-browser"]
+    try:
+        return subprocess.run(serve, env=env, cwd=project, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -145,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
         "published reject counts by entity and rule.",
     )
     status.set_defaults(func=cmd_status)
+
+    docs = sub.add_parser(
+        "docs",
+        help="build dbt docs (lineage, column docs, metric formulas) and optionally serve them",
+        description="Run `dbt docs generate` against the build database into "
+        "<warehouse>/dbt_docs (index.html, and static_index.html that opens offline as one "
+        "file). With --serve, serve them on localhost; the Dagster UI links each dbt asset "
+        "there (PSW_DBT_DOCS_URL to change the address).",
+    )
+    docs.add_argument("--serve", action="store_true", help="serve the docs after building")
+    docs.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    docs.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    docs.set_defaults(func=cmd_docs)
 
     score = sub.add_parser(
         "scorecard",

@@ -59,8 +59,12 @@ class Settings:
         return values
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt invocation (read by dbt_project/profiles.yml)."""
+        """Environment for a dbt invocation: the profile (dbt_project/profiles.yml) and the
+        defaults of the `as_of_date` and `activity_window_days` vars (macros/dates.sql)."""
+        window = self.activity_window_days
         return {
+            "PSW_AS_OF_DATE": self.as_of_date.isoformat(),
+            "PSW_ACTIVITY_WINDOW_DAYS": "" if window is None else str(window),
             "PSW_BUILD_DB": str(self.build_db),
             "PSW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "PSW_DUCKDB_THREADS": str(self.duckdb_threads),

@@ -21,15 +21,22 @@ from tests.conftest import JobRunner
 from tests.fixtures import metrics
 
 MARTS = [
+    "mart_channel_conflict",
+    "mart_channel_conflict_accounts",
     "mart_coverage_by_geography",
     "mart_coverage_by_segment",
     "mart_coverage_cells",
+    "mart_deal_registration_funnel",
     "mart_ecosystem_productivity",
     "mart_execution_alignment",
     "mart_growth_stage_fit",
     "mart_investment_allocation",
+    "mart_partner_activation",
+    "mart_partner_concentration",
+    "mart_partner_health",
     "mart_partner_scorecard",
     "mart_productivity_monthly",
+    "mart_strategy_alerts",
     "mart_strategy_scorecard",
     "mart_vertical_depth",
 ]

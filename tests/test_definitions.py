@@ -27,6 +27,13 @@ MART_NAMES = {
     "mart_growth_stage_fit",
     "mart_strategy_scorecard",
     "mart_partner_scorecard",
+    "mart_channel_conflict",
+    "mart_channel_conflict_accounts",
+    "mart_deal_registration_funnel",
+    "mart_partner_activation",
+    "mart_partner_concentration",
+    "mart_partner_health",
+    "mart_strategy_alerts",
 }
 
 
@@ -110,6 +117,11 @@ def test_settings_from_the_environment(tmp_path):
     assert s.build_db == tmp_path / "build.duckdb"
     assert s.serving_db == tmp_path / "serving.duckdb"
     assert s.dbt_vars() == {"as_of_date": "2025-12-31", "activity_window_days": 90}
+    # the job hands D and W to dbt through the environment the vars default to
+    assert s.dbt_env()["PSW_AS_OF_DATE"] == "2025-12-31"
+    assert s.dbt_env()["PSW_ACTIVITY_WINDOW_DAYS"] == "90"
+    no_window = load_settings({"PSW_AS_OF_DATE": "2025-12-31"})
+    assert no_window.dbt_env()["PSW_ACTIVITY_WINDOW_DAYS"] == ""
     default = load_settings({})
     assert default.warehouse_dir == PROJECT_DIR / "data" / "warehouse"
     with pytest.raises(SettingsError, match="PSW_AS_OF_DATE='31/12/2025' is not a date"):

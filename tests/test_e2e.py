@@ -18,15 +18,22 @@ from tests.conftest import JobRunner, query
 
 AS_OF = "2026-06-30"
 MARTS = [
+    "mart_channel_conflict",
+    "mart_channel_conflict_accounts",
     "mart_coverage_by_geography",
     "mart_coverage_by_segment",
     "mart_coverage_cells",
+    "mart_deal_registration_funnel",
     "mart_ecosystem_productivity",
     "mart_execution_alignment",
     "mart_growth_stage_fit",
     "mart_investment_allocation",
+    "mart_partner_activation",
+    "mart_partner_concentration",
+    "mart_partner_health",
     "mart_partner_scorecard",
     "mart_productivity_monthly",
+    "mart_strategy_alerts",
     "mart_strategy_scorecard",
     "mart_vertical_depth",
 ]
@@ -101,6 +108,41 @@ def test_the_run_is_recorded_in_the_dagster_instance(warehouse, job_runner, monk
             dg.AssetKey(["publish", "serving_warehouse"])
         )
         assert materialized is not None and materialized.run_id == outcome.run_id
+
+
+def test_dbt_materializations_carry_row_counts_schemas_previews_and_docs_links(
+    warehouse, job_runner, monkeypatch
+):
+    _, _, wh, _, outcome = warehouse
+    monkeypatch.setenv("PSW_DAGSTER_DIR", str(job_runner.home / ".dagster"))
+    with dg.DagsterInstance.from_config(str(job_runner.home)) as instance:
+        event = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "mart_execution_alignment"])
+        )
+        staging = instance.get_latest_materialization_event(dg.AssetKey(["staging", "stg_deals"]))
+    assert event is not None and event.run_id == outcome.run_id
+    meta = event.asset_materialization.metadata
+    [(rows,)] = query(wh / "serving.duckdb", "select count(*) from marts.mart_execution_alignment")
+    assert meta["dagster/row_count"].value == rows > 0
+    columns = {c.name: c for c in meta["dagster/column_schema"].schema.columns}
+    [(first_column,)] = query(
+        wh / "serving.duckdb",
+        "select column_name from information_schema.columns "
+        "where table_name = 'mart_execution_alignment' and ordinal_position = 1",
+    )
+    assert first_column in columns and all(c.description for c in columns.values())
+    assert columns["composition_alignment_score"].type.upper() == "DOUBLE"
+    preview = meta["preview"].value
+    assert preview.splitlines()[0].count("|") == len(columns) + 1  # header row of the table
+    assert len(preview.splitlines()) == 2 + min(rows, 5)
+    assert meta["dbt docs"].value.endswith(
+        "/#!/model/model.partner_strategy_warehouse.mart_execution_alignment"
+    )
+    # staging views are counted too; only marts have a preview
+    staging_meta = staging.asset_materialization.metadata
+    [(deals,)] = query(wh / "build.duckdb", "select count(*) from staging.stg_deals")
+    assert staging_meta["dagster/row_count"].value == deals > 0
+    assert "preview" not in staging_meta
 
 
 def test_a_refresh_without_new_files_publishes_identical_marts(warehouse, job_runner):

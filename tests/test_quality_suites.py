@@ -22,7 +22,7 @@ def test_one_suite_per_raw_entity_per_seed_with_rules_and_per_mart():
     guarded = {"/".join(g) for s in SUITES for g in s.guards}
     assert {k.to_user_string() for k in RAW_KEYS} <= guarded
     marts = {k.to_user_string() for k in DBT_KEYS if k.path[0] == "marts"}
-    assert len(marts) == 11 and marts <= guarded
+    assert len(marts) == 18 and marts <= guarded
     seeds = {g for g in guarded if g.startswith("reference/")}
     assert seeds == {
         f"reference/{name}"
@@ -32,6 +32,8 @@ def test_one_suite_per_raw_entity_per_seed_with_rules_and_per_mart():
             "vendor_profile",
             "growth_stage_playbook",
             "fx_rates",
+            "health_score_weights",
+            "alert_thresholds",
         )
     }
 

@@ -41,6 +41,7 @@ CHARTS = {
     "chart-trend-roi_multiple",
     "chart-uncovered-cells",
     "chart-segment-gaps",
+    "chart-partner-concentration",
 }
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 

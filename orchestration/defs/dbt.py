@@ -177,13 +177,17 @@ def dbt_models(
     saved = {name: os.environ.get(name) for name in settings.dbt_env()}
     os.environ.update(settings.dbt_env())
     try:
-        # A stable target path lets dbt reuse its partial-parse state between runs (the
-        # default, a new folder per invocation, costs a full parse of the project each time).
-        # Only one dbt runs at a time: it holds the duckdb_writer pool slot.
-        target = Path(dbt.project_dir) / "target"
-        invocation = dbt.cli(
-            dbt_args("build", settings.dbt_vars()), context=context, target_path=target
-        )
+        # A stable target path per warehouse lets dbt reuse its partial-parse state from one
+        # night to the next (the default, a new folder per invocation, costs a full parse of
+        # the project each time). It lives beside the build database it describes: one dbt
+        # writes it at a time (the duckdb_writer pool), and refreshes of other warehouses
+        # (tests, a second vendor) never share it. The manifest the definitions load stays in
+        # dbt_project/target, prepared once by `make install`.
+        target = settings.warehouse_dir / "dbt_target"
+        # D and W reach dbt through the environment (see macros/dates.sql): unchanged
+        # command-line vars keep dbt's partial parse valid from one night to the next.
+        logs = ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
+        invocation = dbt.cli(["build", *logs], context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
     finally:
         for name, value in saved.items():

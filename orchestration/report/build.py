@@ -18,7 +18,7 @@ import altair as alt
 import vl_convert
 
 from orchestration.report import data as report_data
-from orchestration.report import sections, sections_partners
+from orchestration.report import sections, sections_diagnostics, sections_partners
 from orchestration.report.definitions import Definitions, load_definitions
 from orchestration.report.html import Page, document
 
@@ -50,6 +50,7 @@ def render(serving_db: Path, definitions: Definitions | None = None) -> str:
             sections_partners.productivity(page, data, d),
             sections_partners.trends(page, data, d),
             sections.gaps(page, data, d),
+            sections_diagnostics.diagnostics(page, data, d),
         ]
     )
     built = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -72,7 +72,17 @@ QUERIES: dict[str, str] = {
             partner_sourced_revenue_usd, investment_usd, roi_multiple
         from {M}.mart_productivity_monthly
         order by month, partner_type""",
+    # triggered alerts first, the most severe first
+    "alerts": f"""
+        select * from {M}.mart_strategy_alerts
+        order by is_triggered desc,
+            case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
+            alert_code, partner_type nulls first""",
+    "concentration": f"select * from {M}.mart_partner_concentration order by partner_type",
 }
+# Queries of marts added later (strategy diagnostics): an older serving file without them
+# shows "n/a" in their place rather than failing the report.
+OPTIONAL = {"alerts", "concentration"}
 
 
 Row = dict[str, Any]
@@ -104,6 +114,15 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[Row]:
     return [{n: _clean(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 
+def _optional_rows(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> list[Row]:
+    try:
+        return _rows(con, sql)
+    except duckdb.CatalogException:
+        if name in OPTIONAL:
+            return []
+        raise
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     try:
         row = con.execute(sql).fetchone()
@@ -119,7 +138,7 @@ def load(serving_db: Path) -> ReportData:
     con = duckdb.connect(str(serving_db), read_only=True)
     try:
         scorecard = _rows(con, f"select * from {M}.mart_strategy_scorecard")
-        tables = {name: _rows(con, sql) for name, sql in QUERIES.items()}
+        tables = {name: _optional_rows(con, name, sql) for name, sql in QUERIES.items()}
         rejected = _scalar(con, f"select count(*) from {AUDIT_SCHEMA}.rejected_rows")
         published_at = _scalar(con, f"select max(published_at) from {AUDIT_SCHEMA}.publish_log")
     finally:

@@ -78,6 +78,7 @@ def header(data: ReportData) -> str:
         ("productivity", "Productivity"),
         ("trends", "Trends"),
         ("gaps", "Coverage gaps"),
+        ("diagnostics", "Diagnostics"),
     ]
     return (
         '<p class="eyebrow">Partner Strategy Warehouse · strategy report</p>'

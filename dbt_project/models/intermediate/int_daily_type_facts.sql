@@ -1,7 +1,8 @@
 {#- Additive facts per partner type and day, so that any window (P - W, P] is a cheap sum:
     won partner revenue (by closed_on), investment (by approved_on), new customers won through
-    partners (by first won deal's closed_on). Rows with a null partner_type are the
-    all-source new customers (the whole of new_customer_share). -#}
+    partners (by first won deal's closed_on). Rows with a null partner_type count the new
+    customers whose first won deal is not a partner deal: all new customers (the whole of
+    new_customer_share) are those rows plus the typed ones. -#}
 with deals as (
     select * from {{ ref('int_deals') }}
 ),

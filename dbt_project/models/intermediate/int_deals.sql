@@ -40,6 +40,9 @@ final as (
         dated.stage,
         dated.registered_on,
         dated.closed_on,
+        -- the only date of an open direct deal without registered_on (SPEC §3 has no
+        -- created date): the channel-conflict interval starts here for such deals
+        cast(dated.updated_at as date) as updated_on,
         dated.amount,
         dated.currency,
         dated.fx_month,

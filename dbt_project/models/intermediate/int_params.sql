@@ -7,7 +7,7 @@ params as (
     select
         {{ as_of_date() }} as as_of_date,
         cast(coalesce(
-            {{ var('activity_window_days', none) if var('activity_window_days', none) is not none else 'null' }},
+            {{ activity_window_days() }},
             profile.activity_window_days,
             365
         ) as integer) as window_days,

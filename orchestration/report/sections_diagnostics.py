@@ -1,0 +1,68 @@
+"""The strategy-diagnostics section of the report: the strategy alerts and revenue
+concentration. Its "how to read this" quotes the mart YAML definitions."""
+
+from __future__ import annotations
+
+from orchestration.report import charts_diagnostics as charts
+from orchestration.report import fmt
+from orchestration.report.data import PARTNER_TYPES, ReportData, Row
+from orchestration.report.definitions import Definitions
+from orchestration.report.html import Page, how_to_read, section, table, table_card
+
+ALERTS = "mart_strategy_alerts"
+CONCENTRATION = "mart_partner_concentration"
+
+
+def _figure(row: Row, column: str) -> str:
+    """A drift streak is a count; every other alert measures a share."""
+    if row["alert_code"] == "portfolio_drift":
+        return fmt.integer(row[column])
+    return fmt.pct(row[column])
+
+
+def diagnostics(page: Page, data: ReportData, d: Definitions) -> str:
+    alerts, rows = data["alerts"], data["concentration"]
+    order = [*PARTNER_TYPES, "all"]
+    triggered = sum(1 for r in alerts if r["is_triggered"])
+    chart = page.chart(
+        "chart-partner-concentration",
+        "Concentration of partner-sourced revenue",
+        charts.concentration(rows, order),
+        note="Share of the window's partner-sourced revenue held by the largest partners of "
+        "each type and of the whole ecosystem ('all'); types without revenue are left out.",
+    )
+    table_rows = [
+        [
+            "fires" if r["is_triggered"] else "ok",
+            fmt.text(r["severity"]),
+            r["alert_code"],
+            fmt.text(r["partner_type"]) if r["partner_type"] else "all",
+            _figure(r, "metric_value"),
+            _figure(r, "threshold"),
+            fmt.text(r["explanation"]),
+        ]
+        for r in alerts
+    ]
+    headers = ["Status", "Severity", "Alert", "Partner type", "Value", "Threshold", "Explanation"]
+    alert_card = table_card(
+        f"Strategy alerts: {triggered} of {len(alerts)} checks fire",
+        table(headers, table_rows, numeric={4, 5}),
+    )
+    howto = how_to_read(
+        [
+            ("Alert", d.column(ALERTS, "alert_code")),
+            ("Value", d.column(ALERTS, "metric_value")),
+            ("Threshold", d.column(ALERTS, "threshold")),
+            ("Top k%", d.column(CONCENTRATION, "top_10pct_share")),
+            ("Top 5 partners", d.column(CONCENTRATION, "top5_share")),
+            ("Herfindahl index", d.column(CONCENTRATION, "herfindahl_index")),
+        ],
+        d.model(ALERTS),
+    )
+    intro = (
+        "Early warnings for the common strategy failures (drift, unfunded strategy, money "
+        "following relationship history) and how concentrated partner revenue is. More "
+        "diagnostics (registration funnel, channel conflict, activation, partner health) are "
+        "in the marts for BI."
+    )
+    return section("diagnostics", "Strategy diagnostics", intro, howto, alert_card, chart)
