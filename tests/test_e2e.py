@@ -4,6 +4,7 @@ in a real Dagster instance, publishing a serving file that BI can read."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -231,3 +232,41 @@ def test_every_command_has_help():
             timeout=120,
         )
         assert proc.returncode == 0 and "usage: psw" in proc.stdout, command
+
+
+def test_psw_docs_builds_dbt_docs_with_lineage_columns_and_exposures(warehouse, job_runner):
+    _, landing, wh, _, _ = warehouse
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(job_runner.home),
+        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
+        "PSW_LANDING_DIR": str(landing),
+        "PSW_WAREHOUSE_DIR": str(wh),
+        "PSW_AS_OF_DATE": AS_OF,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "docs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    docs = wh / "dbt_docs"
+    assert (docs / "index.html").exists() and (docs / "static_index.html").stat().st_size > 0
+    manifest = json.loads((docs / "manifest.json").read_text())
+    catalog = json.loads((docs / "catalog.json").read_text())
+    prefix = "model.partner_strategy_warehouse."
+    for mart in MARTS:
+        node = manifest["nodes"][prefix + mart]
+        built = catalog["nodes"][prefix + mart]["columns"]
+        # every column DuckDB built is described in the YAML, and nothing described is missing
+        assert {c.lower() for c in built} == set(node["columns"]), mart
+        assert all(c["description"].strip() for c in node["columns"].values()), mart
+    consumers = {
+        name.split(".")[-1]: {d.split(".")[-1] for d in e["depends_on"]["nodes"]}
+        for name, e in manifest["exposures"].items()
+    }
+    assert "strategy_report" in consumers
+    assert {"mart_strategy_scorecard", "mart_coverage_cells"} <= consumers["strategy_report"]
+    assert set(MARTS) <= set().union(*consumers.values())  # every mart has a consumer

@@ -73,6 +73,18 @@ def test_alignment_scores_are_in_the_unit_interval(serving):
         assert card[column] is not None and 0 <= card[column] <= 1, column
 
 
+def test_herfindahl_lies_between_one_over_the_partners_and_one(serving):
+    rows = query_dicts(serving, "select * from marts.mart_partner_concentration")
+    assert len(rows) == 9  # eight partner types and 'all'
+    for row in rows:
+        if row["revenue_partners"] == 0:
+            assert row["herfindahl_index"] is None, row
+            continue
+        assert 1 / row["revenue_partners"] - 1e-12 <= row["herfindahl_index"] <= 1, row
+        if row["revenue_partners"] == 1:  # one partner has it all: exactly 1, not 1 ± rounding
+            assert row["herfindahl_index"] == 1.0 and row["top5_share"] == 1.0, row
+
+
 def test_covered_never_exceeds_targeted(serving):
     rows = query_dicts(serving, "select * from marts.mart_coverage_by_segment")
     assert rows

@@ -40,8 +40,11 @@ cutoffs as (
         greatest(1, cast(ceil(partners * 0.01) as integer)) as top_1pct_partners,
         greatest(1, cast(ceil(partners * 0.05) as integer)) as top_5pct_partners,
         greatest(1, cast(ceil(partners * 0.10) as integer)) as top_10pct_partners,
-        -- squared revenue as an exact decimal: its sum does not depend on row order
-        cast(revenue_usd as decimal(38, 2)) * cast(revenue_usd as decimal(38, 2))
+        -- The index from exact decimals (its sums then do not depend on row order), with the
+        -- same rounded revenue in Σ revenue² and in (Σ revenue)²: one partner gives exactly 1,
+        -- and the index never leaves [1 / partners with revenue, 1] through rounding.
+        cast(revenue_usd as decimal(38, 4)) as revenue_rounded,
+        cast(revenue_usd as decimal(38, 4)) * cast(revenue_usd as decimal(38, 4))
             as revenue_squared
     from ranked
 ),
@@ -59,7 +62,8 @@ measures as (
         sum(case when revenue_rank <= top_5pct_partners then revenue_usd end) as top_5pct_usd,
         sum(case when revenue_rank <= top_10pct_partners then revenue_usd end) as top_10pct_usd,
         sum(case when revenue_rank <= 5 then revenue_usd end) as top5_usd,
-        sum(revenue_squared) as revenue_squared
+        sum(revenue_squared) as revenue_squared,
+        sum(revenue_rounded) as revenue_rounded
     from cutoffs
     group by scope
 ),
@@ -88,11 +92,13 @@ final as (
         {{ safe_divide('measures.top_10pct_usd', 'measures.revenue_usd') }} as top_10pct_share,
         {{ safe_divide('measures.top5_usd', 'measures.revenue_usd') }} as top5_share,
         {{ safe_divide('measures.top5_usd', 'measures.revenue_usd') }} > 0.5 as top5_over_half,
-        -- Σ share² = Σ revenue² ÷ (Σ revenue)²
-        {{ safe_divide(
-            'measures.revenue_squared',
-            'cast(measures.revenue_usd as double) * cast(measures.revenue_usd as double)'
-        ) }} as herfindahl_index
+        -- Σ share² = Σ revenue² ÷ (Σ revenue)², both exact; rounding each to a double keeps
+        -- numerator ≤ denominator, so the index is never above 1
+        case
+            when measures.revenue_rounded > 0
+                then cast(measures.revenue_squared as double)
+                    / cast(measures.revenue_rounded * measures.revenue_rounded as double)
+        end as herfindahl_index
     from scopes
     left join measures on scopes.scope = measures.scope
 )
