@@ -172,19 +172,3 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
     outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=diagnostics.AS_OF)
     assert outcome.success, outcome.summary()
     return root / "warehouse"
-
-
-# `make test` runs the suite on two pytest-xdist workers (`--dist loadgroup`). Tests that share
-# an expensive session fixture run on one worker so that it is built once; the rest spread by
-# file.
-_SHARED_FIXTURE_GROUPS = {"metrics_warehouse": "metrics", "diagnostics_warehouse": "diagnostics"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        group = next(
-            (g for name, g in _SHARED_FIXTURE_GROUPS.items() if name in fixtures),
-            item.path.stem,
-        )
-        item.add_marker(pytest.mark.xdist_group(group))
