@@ -26,9 +26,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _runuser() -> str:
+    """util-linux's runuser, which lives in sbin: not on every PATH (e.g. a non-login shell)."""
+    for candidate in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError("runuser (util-linux) is needed to start PostgreSQL as root")
+
+
 def _as_postgres(cmd: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root: use the postgres account the Debian package creates
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    return [_runuser(), "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 @pytest.fixture(scope="module")

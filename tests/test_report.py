@@ -115,6 +115,26 @@ def test_report_shows_the_scorecard_and_the_mart_definitions(report):
     assert "JP · smb · retail" in html and "US · enterprise · retail" not in html
 
 
+def test_diagnostics_by_partner_type_sum_the_marts(refreshed, report):
+    """The per-type diagnostics table adds up the funnel's grain (rates of sums)."""
+    html = report.read_text(encoding="utf-8")
+    card = html.split("Registration funnel, channel conflict, activation and health")[1]
+    card = card.split("</table>")[0]
+    cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", card)]
+    shown = {cells[i]: cells[i + 1 : i + 7] for i in range(0, len(cells), 7)}
+    with duckdb.connect(str(refreshed[1] / "serving.duckdb"), read_only=True) as con:
+        funnel = con.execute(
+            "select partner_type, sum(submitted), sum(approved), sum(rejected) "
+            "from marts.mart_deal_registration_funnel group by 1"
+        ).fetchall()
+    assert funnel, "the fixture has partner registrations"
+    for partner_type, submitted, approved, rejected in funnel:
+        registrations, approval = shown[partner_type][:2]
+        assert registrations == fmt.integer(submitted)
+        expected = approved / (approved + rejected) if approved + rejected else None
+        assert approval == fmt.pct(expected)
+
+
 class Resources(HTMLParser):
     """URLs the page's own elements load (script contents are not markup to the parser)."""
 

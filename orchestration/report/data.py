@@ -79,10 +79,47 @@ QUERIES: dict[str, str] = {
             case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
             alert_code, partner_type nulls first""",
     "concentration": f"select * from {M}.mart_partner_concentration order by partner_type",
+    # funnel, conflict, activation and health per partner type, summed over their grains with
+    # the marts' own formulas (rates of sums, not means of rates)
+    "diagnostics_by_type": f"""
+        with funnel as (
+            select partner_type, sum(submitted) as submitted, sum(approved) as approved,
+                sum(rejected) as rejected, sum(won) as won, sum(lost) as lost
+            from {M}.mart_deal_registration_funnel group by 1
+        ),
+        conflict as (
+            select partner_type, sum(partner_deals) as partner_deals,
+                sum(conflicted_deals) as conflicted_deals
+            from {M}.mart_channel_conflict group by 1
+        ),
+        activation as (
+            select partner_type, sum(partners) as cohort_partners,
+                sum(activated_within_90_days) as activated
+            from {M}.mart_partner_activation where is_cohort_90_days_old group by 1
+        ),
+        health as (
+            select partner_type, count(*) as partners, median(health_score) as median_health
+            from {M}.mart_partner_health group by 1
+        )
+        select
+            coalesce(funnel.partner_type, conflict.partner_type, activation.partner_type,
+                health.partner_type) as partner_type,
+            funnel.submitted,
+            funnel.approved / nullif(funnel.approved + funnel.rejected, 0) as approval_rate,
+            funnel.won / nullif(funnel.won + funnel.lost, 0) as win_rate_of_approved,
+            conflict.conflicted_deals / nullif(conflict.partner_deals, 0) as conflict_rate,
+            activation.activated / nullif(activation.cohort_partners, 0)
+                as activation_rate_90_days,
+            health.median_health
+        from funnel
+        full join conflict using (partner_type)
+        full join activation using (partner_type)
+        full join health using (partner_type)
+        order by 1""",
 }
 # Queries of marts added later (strategy diagnostics): an older serving file without them
 # shows "n/a" in their place rather than failing the report.
-OPTIONAL = {"alerts", "concentration"}
+OPTIONAL = {"alerts", "concentration", "diagnostics_by_type"}
 
 
 Row = dict[str, Any]

@@ -11,6 +11,10 @@ from orchestration.report.html import Page, how_to_read, section, table, table_c
 
 ALERTS = "mart_strategy_alerts"
 CONCENTRATION = "mart_partner_concentration"
+FUNNEL = "mart_deal_registration_funnel"
+CONFLICT = "mart_channel_conflict"
+ACTIVATION = "mart_partner_activation"
+HEALTH = "mart_partner_health"
 
 
 def _figure(row: Row, column: str) -> str:
@@ -48,6 +52,36 @@ def diagnostics(page: Page, data: ReportData, d: Definitions) -> str:
         f"Strategy alerts: {triggered} of {len(alerts)} checks fire",
         table(headers, table_rows, numeric={4, 5}),
     )
+    by_type = data["diagnostics_by_type"]
+    type_rows = [
+        [
+            fmt.text(r["partner_type"]),
+            fmt.integer(r["submitted"]),
+            fmt.pct(r["approval_rate"]),
+            fmt.pct(r["win_rate_of_approved"]),
+            fmt.pct(r["conflict_rate"]),
+            fmt.pct(r["activation_rate_90_days"]),
+            fmt.score(r["median_health"]),
+        ]
+        for r in by_type
+        if r["partner_type"]
+    ]
+    type_card = table_card(
+        "Registration funnel, channel conflict, activation and health by partner type",
+        table(
+            [
+                "Partner type",
+                "Registrations",
+                "Approval rate",
+                "Win rate (approved)",
+                "Conflict rate",
+                "Activated in 90 days",
+                "Median health",
+            ],
+            type_rows,
+            numeric={1, 2, 3, 4, 5, 6},
+        ),
+    )
     howto = how_to_read(
         [
             ("Alert", d.column(ALERTS, "alert_code")),
@@ -56,13 +90,21 @@ def diagnostics(page: Page, data: ReportData, d: Definitions) -> str:
             ("Top k%", d.column(CONCENTRATION, "top_10pct_share")),
             ("Top 5 partners", d.column(CONCENTRATION, "top5_share")),
             ("Herfindahl index", d.column(CONCENTRATION, "herfindahl_index")),
+            ("Approval rate", d.column(FUNNEL, "approval_rate")),
+            ("Win rate (approved)", d.column(FUNNEL, "win_rate_of_approved")),
+            ("Conflict rate", d.column(CONFLICT, "conflict_rate")),
+            ("Activated in 90 days", d.column(ACTIVATION, "activation_rate_90_days")),
+            ("Median health", d.column(HEALTH, "health_score")),
         ],
         d.model(ALERTS),
     )
     intro = (
         "Early warnings for the common strategy failures (drift, unfunded strategy, money "
-        "following relationship history) and how concentrated partner revenue is. More "
-        "diagnostics (registration funnel, channel conflict, activation, partner health) are "
-        "in the marts for BI."
+        "following relationship history), how concentrated partner revenue is, and per "
+        "partner type the registration funnel, channel conflict, activation of new partners "
+        "and partner health. The detail (by region, month, cohort and partner) is in the "
+        "marts for BI."
     )
-    return section("diagnostics", "Strategy diagnostics", intro, howto, alert_card, chart)
+    return section(
+        "diagnostics", "Strategy diagnostics", intro, howto, alert_card, chart, type_card
+    )
