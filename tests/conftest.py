@@ -17,6 +17,29 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
+# Every mart of the serving file, in name order (SPEC §6 and the diagnostics); public names.
+MARTS = [
+    "mart_channel_conflict",
+    "mart_channel_conflict_accounts",
+    "mart_coverage_by_geography",
+    "mart_coverage_by_segment",
+    "mart_coverage_cells",
+    "mart_deal_registration_funnel",
+    "mart_ecosystem_productivity",
+    "mart_execution_alignment",
+    "mart_growth_stage_fit",
+    "mart_investment_allocation",
+    "mart_partner_activation",
+    "mart_partner_concentration",
+    "mart_partner_health",
+    "mart_partner_scorecard",
+    "mart_productivity_monthly",
+    "mart_strategy_alerts",
+    "mart_strategy_scorecard",
+    "mart_vertical_depth",
+]
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Mapping[str, object]]) -> Path:
     """Write rows (dicts; missing keys are empty) as a UTF-8 CSV extract."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,3 +195,19 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
     outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=diagnostics.AS_OF)
     assert outcome.success, outcome.summary()
     return root / "warehouse"
+
+
+# The longest test files first: pytest-xdist (`--dist loadfile`, pyproject.toml) hands whole
+# files to its two workers in collection order, so the long ones must not start last.
+_LONGEST_FIRST = (
+    "test_reliability.py",
+    "test_crash_recovery.py",
+    "test_invariants.py",
+    "test_quality_job.py",
+    "test_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept within

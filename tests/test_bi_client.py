@@ -17,29 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import JobRunner
+from tests.conftest import MARTS, JobRunner
 from tests.fixtures import metrics
-
-MARTS = [
-    "mart_channel_conflict",
-    "mart_channel_conflict_accounts",
-    "mart_coverage_by_geography",
-    "mart_coverage_by_segment",
-    "mart_coverage_cells",
-    "mart_deal_registration_funnel",
-    "mart_ecosystem_productivity",
-    "mart_execution_alignment",
-    "mart_growth_stage_fit",
-    "mart_investment_allocation",
-    "mart_partner_activation",
-    "mart_partner_concentration",
-    "mart_partner_health",
-    "mart_partner_scorecard",
-    "mart_productivity_monthly",
-    "mart_strategy_alerts",
-    "mart_strategy_scorecard",
-    "mart_vertical_depth",
-]
 
 # A BI client in a process of its own: reads {name: sql} on stdin, prints {name: rows} as JSON.
 CLIENT = textwrap.dedent(

@@ -15,29 +15,9 @@ import dagster as dg
 import pytest
 
 from orchestration.generator import generate
-from tests.conftest import JobRunner, query
+from tests.conftest import MARTS, JobRunner, query
 
 AS_OF = "2026-06-30"
-MARTS = [
-    "mart_channel_conflict",
-    "mart_channel_conflict_accounts",
-    "mart_coverage_by_geography",
-    "mart_coverage_by_segment",
-    "mart_coverage_cells",
-    "mart_deal_registration_funnel",
-    "mart_ecosystem_productivity",
-    "mart_execution_alignment",
-    "mart_growth_stage_fit",
-    "mart_investment_allocation",
-    "mart_partner_activation",
-    "mart_partner_concentration",
-    "mart_partner_health",
-    "mart_partner_scorecard",
-    "mart_productivity_monthly",
-    "mart_strategy_alerts",
-    "mart_strategy_scorecard",
-    "mart_vertical_depth",
-]
 
 
 def digest(path: Path) -> str:
@@ -172,26 +152,32 @@ def test_a_failed_run_leaves_the_serving_file_and_exports_untouched(warehouse, j
     assert {p.name: digest(p) for p in (wh / "exports").glob("*.parquet")} == exports_before
 
 
-def test_psw_refresh_exits_non_zero_and_names_the_file(warehouse, job_runner, tmp_path):
-    _, landing, wh, _, _ = warehouse
-    bad = landing / "partners" / "partners_2026-07-01.csv"
-    bad.write_text("partner_id,partner_name\nP1,Acme\n")
+def psw(job_runner: JobRunner, landing: Path, wh: Path, *args: str, as_of: str | None = AS_OF):
+    """`psw <args>` in a process of its own, on this module's landing zone and warehouse."""
     env = {
         **os.environ,
         "DAGSTER_HOME": str(job_runner.home),
         "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
         "PSW_LANDING_DIR": str(landing),
         "PSW_WAREHOUSE_DIR": str(wh),
-        "PSW_AS_OF_DATE": AS_OF,
     }
+    if as_of:
+        env["PSW_AS_OF_DATE"] = as_of
+    return subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_psw_refresh_exits_non_zero_and_names_the_file(warehouse, job_runner, tmp_path):
+    _, landing, wh, _, _ = warehouse
+    bad = landing / "partners" / "partners_2026-07-01.csv"
+    bad.write_text("partner_id,partner_name\nP1,Acme\n")
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "ERROR"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        proc = psw(job_runner, landing, wh, "refresh", "--log-level", "ERROR")
     finally:
         bad.unlink()
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -201,20 +187,7 @@ def test_psw_refresh_exits_non_zero_and_names_the_file(warehouse, job_runner, tm
 
 def test_psw_status_shows_the_last_run_checks_freshness_and_rejects(warehouse, job_runner):
     _, landing, wh, generated, _ = warehouse
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(job_runner.home),
-        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
-        "PSW_LANDING_DIR": str(landing),
-        "PSW_WAREHOUSE_DIR": str(wh),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "status"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = psw(job_runner, landing, wh, "status", as_of=None)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "last run: " in out and "checks: " in out
@@ -224,7 +197,7 @@ def test_psw_status_shows_the_last_run_checks_freshness_and_rejects(warehouse, j
 
 
 def test_every_command_has_help():
-    for command in ([], ["generate"], ["refresh"], ["status"], ["scorecard"]):
+    for command in ([], ["generate"], ["refresh"], ["status"], ["scorecard"], ["docs"]):
         proc = subprocess.run(
             [sys.executable, "-m", "orchestration.cli", *command, "--help"],
             capture_output=True,
@@ -236,21 +209,7 @@ def test_every_command_has_help():
 
 def test_psw_docs_builds_dbt_docs_with_lineage_columns_and_exposures(warehouse, job_runner):
     _, landing, wh, _, _ = warehouse
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(job_runner.home),
-        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
-        "PSW_LANDING_DIR": str(landing),
-        "PSW_WAREHOUSE_DIR": str(wh),
-        "PSW_AS_OF_DATE": AS_OF,
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "docs"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = psw(job_runner, landing, wh, "docs")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     docs = wh / "dbt_docs"
     assert (docs / "index.html").exists() and (docs / "static_index.html").stat().st_size > 0
