@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.loader import FileRejected, load_entity
+from orchestration.quality.session import import_gx_in_background
 from orchestration.resources import Warehouse
 
 # Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
@@ -59,6 +60,8 @@ BUILD_DATABASE = dg.AssetKey(["ingest", "build_database"])
 )
 def build_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     settings = warehouse.settings()
+    # the quality gates come right after ingestion: have GX imported by then
+    import_gx_in_background()
     result = check_build_db(settings, log=context.log.warning)
     metadata: dict[str, object] = {
         "path": dg.MetadataValue.path(str(settings.build_db)),
