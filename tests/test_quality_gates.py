@@ -98,6 +98,14 @@ FAULTS = {
     "where growth_stage = 'early' and investment_category = 'strategic'": [
         ("reference/investment_targets", "expect_column_values_to_be_between", "stage_total_share")
     ],
+    # the diagnostics' seeds: weights that do not sum to 1, an alert code nobody evaluates
+    "update reference.health_score_weights set weight = 0.55 where lower(component) = 'revenue'": [
+        ("reference/health_score_weights", "expect_column_sum_to_be_between", "weight")
+    ],
+    "update reference.alert_thresholds set alert_code = 'portfolio_drfit' "
+    "where alert_code = 'portfolio_drift'": [
+        ("reference/alert_thresholds", "expect_column_values_to_be_in_set", "alert_code_norm")
+    ],
     "insert into reference.vendor_profile select * from reference.vendor_profile": [
         ("reference/vendor_profile", "expect_table_row_count_to_equal", "-")
     ],
@@ -187,7 +195,7 @@ def test_each_fault_fails_exactly_its_expectations(faulty):
 
 def test_failure_message_names_expectation_asset_table_and_keys(faulty):
     lines = faulty.failure_message("gate").splitlines()
-    assert lines[0].startswith("gate: 25 blocking expectation(s) failed in 18 suite(s)")
+    assert lines[0].startswith("gate: 27 blocking expectation(s) failed in 20 suite(s)")
     for expected in [
         "raw/deals [expectations/raw/deals.json]: expect_column_values_to_be_between("
         "column=deal_id_occurrences, min_value=1.0, max_value=1.0) failed on raw.deals: "
