@@ -26,7 +26,7 @@ install: $(VENV)/.installed $(MANIFEST) .env .dagster/.initialized
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is required"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark,k8s]'
 	@touch $@
 
 ## prepare: rebuild the dbt manifest (dagster-dbt reads it; never parsed at import time)

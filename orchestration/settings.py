@@ -13,6 +13,7 @@ DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 SEEDS_DIR = PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 
+ENGINES = ("duckdb", "spark")
 MART_SCHEMA = "marts"
 AUDIT_SCHEMA = "audit"
 RAW_SCHEMA = "raw"
@@ -35,6 +36,15 @@ class Settings:
     # Files with fewer rows read are not judged by reject_threshold_pct (only reported): one
     # reject in a 14-row delta file is already 7%.
     reject_min_rows: int = 100
+    # Where ingestion and dbt compute (PSW_ENGINE): DuckDB in build.duckdb, or Apache Spark on
+    # Parquet under `spark_dir` (the `spark` extra). Gates, publish and BI read DuckDB either way.
+    engine: str = "duckdb"
+    # The profiles.yml output dbt uses: the engine's name, or PSW_DBT_TARGET (e.g. a cluster).
+    dbt_target: str = "duckdb"
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.warehouse_dir / "spark"
 
     @property
     def build_db(self) -> Path:
@@ -69,6 +79,8 @@ class Settings:
             "PSW_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             "PSW_DUCKDB_THREADS": str(self.duckdb_threads),
             "PSW_DUCKDB_TEMP_DIR": str(self.temp_dir),
+            "PSW_DBT_TARGET": self.dbt_target,
+            "PSW_SPARK_DIR": str(self.spark_dir),
         }
 
     def duckdb_config(self) -> dict[str, str | int]:
@@ -118,6 +130,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "PSW_DUCKDB_THREADS, PSW_ACTIVITY_WINDOW_DAYS and PSW_REJECT_MIN_ROWS must be "
             "integers and PSW_REJECT_THRESHOLD_PCT a number"
         ) from exc
+    engine = (env.get("PSW_ENGINE", "") or "duckdb").strip().lower()
+    if engine not in ENGINES:
+        raise SettingsError(f"PSW_ENGINE={engine!r} is not one of: {', '.join(ENGINES)}")
+    dbt_target = (env.get("PSW_DBT_TARGET", "") or engine).strip()
+    if not dbt_target.startswith(engine):
+        raise SettingsError(
+            f"PSW_DBT_TARGET={dbt_target!r} is not a {engine} output of dbt_project/profiles.yml "
+            f"(PSW_ENGINE={engine})"
+        )
     if window is not None and window <= 0:
         raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
     return Settings(
@@ -130,4 +151,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reject_threshold_pct=threshold,
         activity_window_days=window,
         reject_min_rows=min_rows,
+        engine=engine,
+        dbt_target=dbt_target,
     )

@@ -130,6 +130,20 @@ def test_settings_from_the_environment(tmp_path):
         load_settings({"PSW_ACTIVITY_WINDOW_DAYS": "0"})
 
 
+def test_engine_selects_the_dbt_output(tmp_path):
+    assert load_settings({}).dbt_env()["PSW_DBT_TARGET"] == "duckdb"
+    spark = load_settings({"PSW_ENGINE": "Spark", "PSW_WAREHOUSE_DIR": str(tmp_path)})
+    assert spark.engine == "spark"
+    assert spark.dbt_env()["PSW_DBT_TARGET"] == "spark"
+    assert spark.dbt_env()["PSW_SPARK_DIR"] == str(tmp_path / "spark")
+    cluster = load_settings({"PSW_ENGINE": "spark", "PSW_DBT_TARGET": "spark_thrift"})
+    assert cluster.dbt_env()["PSW_DBT_TARGET"] == "spark_thrift"
+    with pytest.raises(SettingsError, match="PSW_ENGINE='snowflake' is not one of: duckdb, spark"):
+        load_settings({"PSW_ENGINE": "snowflake"})
+    with pytest.raises(SettingsError, match="PSW_DBT_TARGET='spark' is not a duckdb output"):
+        load_settings({"PSW_DBT_TARGET": "spark"})
+
+
 def test_dagster_yaml_configures_sqlite_storage_and_one_writer(dagster_home):
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
 from orchestration.defs.jobs import NIGHTLY_FRESHNESS
 from orchestration.resources import Warehouse
+from orchestration.spark_mirror import mirror_dbt_relations
 
 CHANNEL_STRATEGY = "team:channel-strategy"
 # `make docs` serves dbt docs here; the UI links every dbt asset to its page.
@@ -92,10 +94,41 @@ def with_table_metadata(events: Iterator[Any], manifest: Path, settings: Any) ->
                 yield event
     except Exception as exc:  # re-raised below, after the models that were built
         failure = exc
+    if held and settings.engine == "spark":
+        mirror_spark_outputs(held, manifest, settings)
     if held:
         yield from describe_outputs(held, manifest, settings.build_db)
     if failure is not None:
         raise failure
+
+
+def stop_ingestion_spark() -> None:
+    """Stop this process's Spark session (the ingestion's), if any: dbt starts its own, and two
+    JVMs would share the machine's cores and memory for nothing."""
+    if "pyspark.sql" not in sys.modules:
+        return
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+
+
+def _node_of(output: dg.Output, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    unique_id = output.metadata.get("unique_id")
+    return nodes.get(getattr(unique_id, "text", unique_id))
+
+
+def mirror_spark_outputs(outputs: list[dg.Output], manifest_file: Path, settings: Any) -> None:
+    """On Spark, views in build.duckdb over the Parquet of every table dbt built."""
+    nodes = json.loads(manifest_file.read_text())["nodes"]
+    relations = [
+        (node["schema"], node["alias"])
+        for node in (_node_of(output, nodes) for output in outputs)
+        if node is not None
+    ]
+    with duckdb.connect(str(settings.build_db), config=settings.duckdb_config()) as con:
+        mirror_dbt_relations(con, settings, relations)
 
 
 def describe_outputs(
@@ -104,12 +137,22 @@ def describe_outputs(
     nodes = json.loads(manifest_file.read_text())["nodes"]
     with duckdb.connect(str(build_db), read_only=True) as con:
         for output in outputs:
-            unique_id = output.metadata.get("unique_id")
-            node = nodes.get(getattr(unique_id, "text", unique_id))
-            if node is None:
+            node = _node_of(output, nodes)
+            if node is None or not _exists(con, node["schema"], node["alias"]):
+                # (on Spark, staging views live only in dbt's session)
                 yield output
                 continue
             yield output.with_metadata({**output.metadata, **table_metadata(con, node)})
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
 
 
 def table_metadata(con: duckdb.DuckDBPyConnection, node: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,6 +217,12 @@ def dbt_models(
     context.log.info(f"dbt build as of {settings.as_of_date} on {settings.build_db}")
     # dbt reads the build database path and DuckDB limits from the environment (profiles.yml),
     # and dagster-dbt passes this process's environment to the dbt subprocess.
+    if settings.engine == "spark":
+        # Spark's catalog lives only as long as dbt's session: each build writes its tables
+        # afresh (the raw tables are registered from the ingestion's Parquet, macros/spark.sql)
+        shutil.rmtree(settings.spark_dir / "tables", ignore_errors=True)
+        stop_ingestion_spark()
+        context.log.info(f"dbt build on Spark into {settings.spark_dir / 'tables'}")
     saved = {name: os.environ.get(name) for name in settings.dbt_env()}
     os.environ.update(settings.dbt_env())
     try:

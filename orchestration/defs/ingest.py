@@ -7,9 +7,10 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
-from orchestration.ingest.loader import FileRejected, load_entity
+from orchestration.ingest.loader import FileRejected, LoadResult, ensure_tables, load_entity
 from orchestration.quality.session import import_gx_in_background
 from orchestration.resources import Warehouse
+from orchestration.spark_mirror import mirror_ingested
 
 # Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process per database file.
@@ -103,25 +104,19 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
     ) -> dg.MaterializeResult:
         settings = warehouse.settings()
-        with warehouse.connect() as con:
-            try:
-                result = load_entity(
-                    con,
-                    entity,
-                    settings.landing_dir,
-                    seeds_dir_of(dbt),
-                    run_id=context.run_id,
-                    log=context.log.info,
-                )
-            except FileRejected as exc:
-                raise dg.Failure(
-                    description=(
-                        f"{len(exc.problems)} {entity.name} file(s) rejected; nothing of this "
-                        f"batch was loaded and raw.{entity.name} is unchanged.\n" + str(exc)
-                    ),
-                    metadata={"rejected_files": dg.MetadataValue.json(exc.problems)},
-                    allow_retries=False,
-                ) from None
+        try:
+            result = _load(context, warehouse, entity, seeds_dir_of(dbt))
+        except FileRejected as exc:
+            raise dg.Failure(
+                description=(
+                    f"{len(exc.problems)} {entity.name} file(s) rejected; nothing of this "
+                    f"batch was loaded and raw.{entity.name} is unchanged.\n" + str(exc)
+                ),
+                metadata={"rejected_files": dg.MetadataValue.json(exc.problems)},
+                allow_retries=False,
+            ) from None
+        if settings.engine == "spark":
+            context.log.info(f"raw.{entity.name} on Spark: {settings.spark_dir / 'raw'}")
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": result.table_rows,
@@ -136,6 +131,42 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
         )
 
     return _ingest
+
+
+def _load(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, entity: Entity, seeds_dir: Path
+) -> LoadResult:
+    """Load the entity's new files on the configured engine (PSW_ENGINE)."""
+    settings = warehouse.settings()
+    if settings.engine == "spark":
+        # imported here: pyspark is the optional `spark` extra
+        from orchestration.ingest.spark_loader import load_entity_spark
+        from orchestration.spark import get_spark
+
+        result = load_entity_spark(
+            get_spark(settings.spark_dir),
+            entity,
+            settings.landing_dir,
+            seeds_dir,
+            settings.spark_dir,
+            run_id=context.run_id,
+            log=context.log.info,
+        )
+        # the quality gates and publish read raw.* and audit.* from build.duckdb: point them
+        # at the Parquet Spark wrote (empty typed tables until Spark has written any)
+        with warehouse.connect() as con:
+            ensure_tables(con, list(ENTITIES.values()))
+            mirror_ingested(con, settings, entity.name)
+        return result
+    with warehouse.connect() as con:
+        return load_entity(
+            con,
+            entity,
+            settings.landing_dir,
+            seeds_dir,
+            run_id=context.run_id,
+            log=context.log.info,
+        )
 
 
 ingest_assets = [build_database, *(ingest_asset(entity) for entity in ENTITIES.values())]

@@ -80,7 +80,9 @@ class Column:
 class RowRule:
     """A rule across columns: rows where `broken` (SQL over typed columns) is true are rejected.
 
-    `reason` is a SQL expression giving the reject reason for that row.
+    `reason` is a SQL expression giving the reject reason for that row. Both are used as they
+    are by the DuckDB and the Spark loader: write SQL that both read the same way (e.g.
+    `cast(x as string)`, not `as varchar`).
     """
 
     broken: str
@@ -117,7 +119,7 @@ def _q(text: str) -> str:
 AMOUNT_RULES = (
     RowRule(
         broken="amount < 0",
-        reason=_q("negative amount: amount ") + " || cast(amount as varchar)",
+        reason=_q("negative amount: amount ") + " || cast(amount as string)",
     ),
     RowRule(
         broken="amount is not null and currency is null",
@@ -179,8 +181,8 @@ DEALS = Entity(
         RowRule(
             broken="closed_on < registered_on",
             reason=_q("closed before registered: closed_on ")
-            + " || cast(closed_on as varchar) || ' is before registered_on ' "
-            "|| cast(registered_on as varchar)",
+            + " || cast(closed_on as string) || ' is before registered_on ' "
+            "|| cast(registered_on as string)",
         ),
         *AMOUNT_RULES,
     ),
@@ -206,8 +208,8 @@ CERTIFICATIONS = Entity(
         RowRule(
             broken="expires_on <= earned_on",
             reason=_q("expires before earned: expires_on ")
-            + " || cast(expires_on as varchar) || ' is not after earned_on ' "
-            "|| cast(earned_on as varchar)",
+            + " || cast(expires_on as string) || ' is not after earned_on ' "
+            "|| cast(earned_on as string)",
         ),
     ),
     partner_fk=True,

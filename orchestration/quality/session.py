@@ -33,7 +33,14 @@ SITE = "warehouse_quality"
 def import_gx_in_background() -> threading.Thread:
     """Start importing Great Expectations (≈ 3–5 s of Python) in a thread, so that it overlaps
     the ingestion, which runs in DuckDB and leaves the interpreter free. The first gate then
-    finds the module imported. A failure here is left for the gate to raise with its context."""
+    finds the module imported. A failure here is left for the gate to raise with its context.
+
+    What this thread and the step's thread both use is imported first, here in the caller's
+    thread: a half-imported `sqlalchemy.orm` has already registered its inspectors, and
+    Dagster's event storage (SQLAlchemy core, in the step's thread) once failed on its
+    half-initialised `sqlalchemy.orm.exc` while this thread was importing it."""
+    import pandas  # noqa: F401
+    import sqlalchemy.orm  # noqa: F401
 
     def run() -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -57,7 +57,7 @@ drift as (
 drift_alert as (
     select
         'portfolio_drift' as alert_code,
-        cast(null as varchar) as partner_type,
+        cast(null as string) as partner_type,
         drift.declines as metric_value,
         latest.score as latest_score,
         drift.steady_score,
@@ -74,7 +74,7 @@ recruits as (
     cross join params
     where
         partners.enrolled_on <= params.as_of_date
-        and partners.enrolled_on >= cast({{ dbt.date_trunc('year', 'params.as_of_date') }} as date)
+        and partners.enrolled_on >= {{ year_start('params.as_of_date') }}
     group by partners.partner_type
 ),
 
@@ -93,7 +93,7 @@ recruit_mix as (
 recruit_alert as (
     select
         'recruit_mix_divergence' as alert_code,
-        cast(null as varchar) as partner_type,
+        cast(null as string) as partner_type,
         case
             when sum(recruits) > 0
                 then cast(0.5 * sum(cast(abs(actual_share - target_share) as decimal(38, 18))) as double)
@@ -157,12 +157,12 @@ evaluated as (
         thresholds.threshold,
         coalesce(drift_alert.metric_value >= thresholds.threshold, false) as is_triggered,
         'Composition alignment (enrolled partner mix against strategy_targets) fell in '
-        || cast(cast(drift_alert.metric_value as integer) as varchar)
+        || cast(cast(drift_alert.metric_value as integer) as string)
         || ' consecutive month end(s) up to '
-        || coalesce(cast(drift_alert.latest_month_end as varchar), 'n/a')
+        || coalesce(cast(drift_alert.latest_month_end as string), 'n/a')
         || ', from ' || {{ num_text('drift_alert.steady_score') }}
         || ' to ' || {{ num_text('drift_alert.latest_score') }}
-        || '; the alert fires at ' || cast(cast(thresholds.threshold as integer) as varchar)
+        || '; the alert fires at ' || cast(cast(thresholds.threshold as integer) as string)
         || ' or more.' as explanation
     from drift_alert
     left join thresholds on drift_alert.alert_code = thresholds.alert_code
@@ -179,7 +179,7 @@ evaluated as (
             when recruit_alert.recruits = 0
                 then 'No partner enrolled this calendar year up to D: nothing to compare.'
             else
-                'The ' || cast(recruit_alert.recruits as varchar)
+                'The ' || cast(recruit_alert.recruits as string)
                 || ' partner(s) enrolled this calendar year up to D diverge from the target '
                 || 'partner mix by ' || {{ pct_text('recruit_alert.metric_value') }}
                 || ' (half the sum of |recruit share − target share| over the types); the '
@@ -224,7 +224,7 @@ evaluated as (
 
     select
         'investment_by_relationship_history' as alert_code,
-        cast(null as varchar) as partner_type,
+        cast(null as string) as partner_type,
         {{ safe_divide('history.history_investment_usd', 'history.investment_usd') }}
             as metric_value,
         thresholds.threshold,
@@ -239,9 +239,9 @@ evaluated as (
             else
                 {{ pct_text(safe_divide('history.history_investment_usd', 'history.investment_usd')) }}
                 || ' of the investment in the window goes to '
-                || cast(history.history_partners as varchar)
+                || cast(history.history_partners as string)
                 || ' partner(s) enrolled for at least '
-                || cast({{ var('relationship_min_tenure_years', 3) }} as varchar)
+                || cast({{ var('relationship_min_tenure_years', 3) }} as string)
                 || ' years whose ROI is below the median partner ROI of '
                 || {{ num_text('history.median_roi') }}
                 || '×; the alert fires above ' || {{ pct_text('thresholds.threshold') }} || '.'
