@@ -223,6 +223,26 @@ def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0])
 
 
+def new_files(
+    landing_dir: Path,
+    entity: Entity,
+    loaded: set[tuple[str, str]],
+    result: LoadResult,
+    log: Callable[[str], None],
+) -> list[tuple[Path, str]]:
+    """The entity's landing files not yet loaded (by name and content hash), with their hash;
+    the others are noted in `result.skipped`. Shared by the DuckDB and Spark loaders."""
+    pending: list[tuple[Path, str]] = []
+    for path in discover(landing_dir, entity):
+        digest = sha256(path)
+        if (path.name, digest) in loaded:
+            result.skipped.append(path.name)
+        else:
+            pending.append((path, digest))
+    log(f"{entity.name}: {len(pending)} new file(s), {len(result.skipped)} already loaded")
+    return pending
+
+
 def load_entity(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -244,14 +264,7 @@ def load_entity(
             [entity.name],
         ).fetchall()
     }
-    pending: list[tuple[Path, str]] = []
-    for path in discover(landing_dir, entity):
-        digest = sha256(path)
-        if (path.name, digest) in loaded:
-            result.skipped.append(path.name)
-        else:
-            pending.append((path, digest))
-    log(f"{entity.name}: {len(pending)} new file(s), {len(result.skipped)} already loaded")
+    pending = new_files(landing_dir, entity, loaded, result, log)
 
     problems: list[str] = []
     staged: list[str] = []

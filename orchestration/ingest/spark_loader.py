@@ -46,8 +46,7 @@ from orchestration.ingest.loader import (
     LoadResult,
     _csv_header,
     _source_columns,
-    discover,
-    sha256,
+    new_files,
 )
 from orchestration.ingest.reference import _SEEDS, ReferenceError, _read_seed
 
@@ -456,14 +455,7 @@ def load_entity_spark(
         .select("file_name", "content_sha256")
         .collect()
     }
-    pending: list[tuple[Path, str]] = []
-    for path in discover(Path(landing_dir), entity):
-        digest = sha256(path)
-        if (path.name, digest) in loaded:
-            result.skipped.append(path.name)
-        else:
-            pending.append((path, digest))
-    log(f"{entity.name}: {len(pending)} new file(s), {len(result.skipped)} already loaded")
+    pending = new_files(Path(landing_dir), entity, loaded, result, log)
 
     problems: list[str] = []
     staged: list[DataFrame] = []
