@@ -6,6 +6,7 @@ import csv
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -122,29 +123,34 @@ class JobRunner:
         from orchestration.refresh import run_refresh
         from orchestration.resources import Warehouse
 
-        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "PSW_DAGSTER_DIR")}
-        os.environ["DAGSTER_HOME"] = str(self.home)
-        os.environ["PSW_DAGSTER_DIR"] = str(self.home / ".dagster")
+        with self.environment(), dg.DagsterInstance.get() as instance:
+            return run_refresh(
+                resources={
+                    "warehouse": Warehouse(
+                        landing_dir=str(landing),
+                        warehouse_dir=str(warehouse),
+                        as_of_date=as_of,
+                    ),
+                    "dbt": dbt_resource(self.project_with(seeds) if seeds else None),
+                },
+                log_level="WARNING",
+                instance=instance,
+            )
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """DAGSTER_HOME and PSW_DAGSTER_DIR of this runner's instance, restored afterwards."""
+        env = {"DAGSTER_HOME": str(self.home), "PSW_DAGSTER_DIR": str(self.home / ".dagster")}
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
         try:
-            with dg.DagsterInstance.get() as instance:
-                return run_refresh(
-                    resources={
-                        "warehouse": Warehouse(
-                            landing_dir=str(landing),
-                            warehouse_dir=str(warehouse),
-                            as_of_date=as_of,
-                        ),
-                        "dbt": dbt_resource(self.project_with(seeds) if seeds else None),
-                    },
-                    log_level="WARNING",
-                    instance=instance,
-                )
+            yield
         finally:
-            for key, value in saved.items():
+            for name, value in saved.items():
                 if value is None:
-                    os.environ.pop(key, None)
+                    os.environ.pop(name, None)
                 else:
-                    os.environ[key] = value
+                    os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

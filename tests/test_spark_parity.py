@@ -49,21 +49,8 @@ def _runs(job_runner: JobRunner) -> dict[str, str]:
     """run id -> status of the nightly_refresh runs recorded in the job runner's instance."""
     import dagster as dg
 
-    env = {
-        "DAGSTER_HOME": str(job_runner.home),
-        "PSW_DAGSTER_DIR": str(job_runner.home / ".dagster"),
-    }
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        with dg.DagsterInstance.get() as instance:
-            runs = instance.get_runs(dg.RunsFilter(job_name="nightly_refresh"))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with job_runner.environment(), dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="nightly_refresh"))
     return {run.run_id: run.status.value for run in runs}
 
 

@@ -243,6 +243,38 @@ def new_files(
     return pending
 
 
+def file_loads(
+    entity: Entity,
+    pending: list[tuple[Path, str]],
+    counts: dict[str, tuple[int, int]],
+    load_id: int,
+    run_id: str | None,
+    result: LoadResult,
+) -> list[tuple]:
+    """One audit.loaded_files row per loaded file, without loaded_at (which each engine stamps
+    itself): entity, file_name, sha256, bytes, load_id, rows read/loaded/rejected, run_id.
+    `counts` maps a file name to (rows read, rows rejected); each file is added to `result`."""
+    rows = []
+    for path, digest in pending:
+        read, rejected = counts.get(path.name, (0, 0))
+        load = FileLoad(path.name, digest, read, read - rejected, rejected)
+        result.files.append(load)
+        rows.append(
+            (
+                entity.name,
+                path.name,
+                digest,
+                path.stat().st_size,
+                load_id,
+                load.rows_read,
+                load.rows_loaded,
+                load.rows_rejected,
+                run_id,
+            )
+        )
+    return rows
+
+
 def load_entity(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -347,24 +379,11 @@ def _apply(
                 "select _source_file, count(*), count(_reason) from _batch group by 1"
             ).fetchall()
         }
-        for path, digest in pending:
-            read, rejected = counts.get(path.name, (0, 0))
-            load = FileLoad(path.name, digest, read, read - rejected, rejected)
-            result.files.append(load)
+        for row in file_loads(entity, pending, counts, load_id, run_id, result):
             con.execute(
                 "insert into audit.loaded_files "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, ?)",
-                [
-                    entity.name,
-                    path.name,
-                    digest,
-                    path.stat().st_size,
-                    load_id,
-                    load.rows_read,
-                    load.rows_loaded,
-                    load.rows_rejected,
-                    run_id,
-                ],
+                list(row),
             )
         result.reject_reasons = _reason_counts(con)
         con.execute("commit")

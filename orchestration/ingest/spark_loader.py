@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING
 from orchestration.ingest import sql
 from orchestration.ingest.contract import ENTITIES, PARTNER_TYPES, Entity
 from orchestration.ingest.loader import (
-    FileLoad,
     FileRejected,
     LoadResult,
     _csv_header,
     _source_columns,
+    file_loads,
     new_files,
 )
 from orchestration.ingest.reference import _SEEDS, ReferenceError, _read_seed
@@ -590,25 +590,10 @@ def _apply(
                 str(audit_dir(spark_dir, "rejected_rows"))
             )
 
-        audit_rows = []
-        for path, digest in pending:
-            read, rejected = counts.get(path.name, (0, 0))
-            load = FileLoad(path.name, digest, read, read - rejected, rejected)
-            result.files.append(load)
-            audit_rows.append(
-                (
-                    entity.name,
-                    path.name,
-                    digest,
-                    path.stat().st_size,
-                    load_id,
-                    load.rows_read,
-                    load.rows_loaded,
-                    load.rows_rejected,
-                    loaded_at,
-                    run_id,
-                )
-            )
+        audit_rows = [
+            (*row[:-1], loaded_at, row[-1])
+            for row in file_loads(entity, pending, counts, load_id, run_id, result)
+        ]
         files = spark.createDataFrame(audit_rows, AUDIT_SCHEMAS["loaded_files"])
         files.coalesce(1).write.mode("append").parquet(str(audit_dir(spark_dir, "loaded_files")))
     finally:
