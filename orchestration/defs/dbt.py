@@ -4,13 +4,16 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging.version import Version
 
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
@@ -192,12 +195,31 @@ def dbt_args(command: str, dbt_vars: Mapping[str, object]) -> list[str]:
     return [command, "--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
 
 
+class WarehouseDbtCli(DbtCliResource):
+    """dagster-dbt's CLI resource without two costs it pays before every dbt command.
+
+    `DbtCliResource.cli` first runs `dbt --version` in a subprocess to learn dbt's version
+    (≈ 3 s: a full dbt import) and then builds a dbt adapter in this process, loading dbt's
+    macros (≈ 4.5 s), only so that `fetch_row_counts()` / `fetch_column_metadata()` could query
+    the warehouse. The dbt we run is the dbt-core of this environment (`dbt_resource`), so its
+    version is the installed package's; and our row counts and schemas come from DuckDB after
+    dbt exits (`describe_outputs`), so no adapter is needed. Together ≈ 7.5 s off every refresh.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
+        return None
+
+
 def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
     """The dbt CLI on our project, or on a copy of it (tests give a copy with other seeds)."""
     # dbt runs as a subprocess: use the dbt of this interpreter's environment, which is not
     # necessarily on PATH (e.g. `.venv/bin/psw` called from a shell without the venv).
     executable = Path(sys.executable).parent / "dbt"
-    return DbtCliResource(
+    return WarehouseDbtCli(
         project_dir=str(project_dir) if project_dir else dbt_project,
         dbt_executable=str(executable) if executable.exists() else "dbt",
     )
