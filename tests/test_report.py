@@ -115,6 +115,51 @@ def test_report_shows_the_scorecard_and_the_mart_definitions(report):
     assert "JP · smb · retail" in html and "US · enterprise · retail" not in html
 
 
+def test_every_chart_is_valid_vega_lite(report):
+    # the build does not validate (≈ 1.3 s a report): every spec is checked here instead
+    import jsonschema
+    from altair.vegalite.v6.schema.core import Root
+
+    specs = specs_of(report.read_text(encoding="utf-8"))
+    assert set(specs) == CHARTS
+    for chart_id, spec in specs.items():
+        Root.validate(spec)  # raises jsonschema.ValidationError naming the property
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6"), chart_id
+    broken = {**next(iter(specs.values())), "mark": {"type": "no-such-mark"}}
+    with pytest.raises(jsonschema.ValidationError, match=r"'boxplot' was expected"):
+        Root.validate(broken)
+
+
+def test_vega_bundle_is_built_once_per_version_and_reused(refreshed, tmp_path, monkeypatch):
+    from orchestration.report import build as report_build
+
+    out = tmp_path / "report"
+    report_build.javascript_bundle.cache_clear()
+    first = build_report(refreshed[1] / "serving.duckdb", out)
+    cached = sorted(p.name for p in out.glob(".vega-bundle-*.js"))
+    vl = report_build.vegalite_version()
+    assert cached == [f".vega-bundle-vl{vl}-vlc{report_build._vl_convert_version()}.js"]
+    bundle = (out / cached[0]).read_text(encoding="utf-8")
+    assert bundle in first.read_text(encoding="utf-8")  # inlined whole
+    assert "window.vegaEmbed=" in bundle.replace(" ", "")
+
+    # the next build reads the file: vl-convert is not called again
+    def no_bundling(**_kwargs: object) -> str:
+        raise AssertionError("vl-convert bundled again despite the cached bundle")
+
+    monkeypatch.setattr(report_build.vl_convert, "javascript_bundle", no_bundling)
+    report_build.javascript_bundle.cache_clear()
+    second = build_report(refreshed[1] / "serving.duckdb", out)
+    assert bundle in second.read_text(encoding="utf-8")
+    assert not list(out.glob("*.tmp"))
+    # another vl-convert version is another file name: the stale bundle is not used
+    monkeypatch.setattr(report_build, "_vl_convert_version", lambda: "0.0.0")
+    report_build.javascript_bundle.cache_clear()
+    with pytest.raises(AssertionError, match="bundled again"):
+        build_report(refreshed[1] / "serving.duckdb", out)
+    report_build.javascript_bundle.cache_clear()
+
+
 def test_diagnostics_by_partner_type_sum_the_marts(refreshed, report):
     """The per-type diagnostics table adds up the funnel's grain (rates of sums)."""
     html = report.read_text(encoding="utf-8")

@@ -32,13 +32,36 @@ def vegalite_version() -> str:
 
 
 @lru_cache(maxsize=1)
-def javascript_bundle() -> str:
-    """Vega, Vega-Lite (the version altair targets) and vega-embed as one inline script."""
-    return vl_convert.javascript_bundle(vl_version=vegalite_version())
+def javascript_bundle(cache_dir: Path | None = None) -> str:
+    """Vega, Vega-Lite (the version altair targets) and vega-embed as one inline script.
+
+    Bundling takes vl-convert ≈ 1.8 s and its result depends only on the two versions, so it
+    is kept in `cache_dir` (the report folder) under a name that carries both: the next
+    night's report reuses it, and an upgrade of either package makes a new one."""
+    vl_version = vegalite_version()
+    if cache_dir is None:
+        return vl_convert.javascript_bundle(vl_version=vl_version)
+    cached = cache_dir / f".vega-bundle-vl{vl_version}-vlc{_vl_convert_version()}.js"
+    if cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle(vl_version=vl_version)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staged = cache_dir / f"{cached.name}.{uuid.uuid4().hex[:12]}.tmp"
+    staged.write_text(bundle, encoding="utf-8")
+    os.replace(staged, cached)  # whole or not at all, for a concurrent reader
+    return bundle
 
 
-def render(serving_db: Path, definitions: Definitions | None = None) -> str:
-    """The report page for `serving_db`, as HTML text."""
+def _vl_convert_version() -> str:
+    from importlib.metadata import version
+
+    return version("vl-convert-python")
+
+
+def render(
+    serving_db: Path, definitions: Definitions | None = None, cache_dir: Path | None = None
+) -> str:
+    """The report page for `serving_db`, as HTML text (`cache_dir`: see javascript_bundle)."""
     data = report_data.load(serving_db)
     d = definitions or load_definitions()
     page = Page()
@@ -62,7 +85,7 @@ def render(serving_db: Path, definitions: Definitions | None = None) -> str:
     )
     vendor = data.scorecard.get("vendor_name") if data.scorecard else None
     title = f"Partner strategy report · {vendor or 'n/a'}"
-    return document(title, sections.header(data), body, page.specs, javascript_bundle())
+    return document(title, sections.header(data), body, page.specs, javascript_bundle(cache_dir))
 
 
 def build_report(serving_db: Path, out_dir: Path) -> Path:
@@ -70,8 +93,8 @@ def build_report(serving_db: Path, out_dir: Path) -> Path:
 
     The file is written beside its final name and renamed over it, so a browser never shows a
     half-written report."""
-    html = render(Path(serving_db))
     out_dir = Path(out_dir)
+    html = render(Path(serving_db), cache_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in out_dir.glob(f".{INDEX}.*.tmp"):  # of a build that was killed half-way
         leftover.unlink(missing_ok=True)

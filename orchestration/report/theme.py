@@ -83,7 +83,10 @@ def finish(chart: alt.TopLevelMixin, height: int = 260) -> dict[str, Any]:
             columns=4,
             symbolType="square",
         )
-        .to_dict(validate=True)
+        # Not validated here: altair's JSON-schema validation costs ≈ 1.3 s per report, and
+        # the specs are fixed code. tests/test_report.py validates every chart of a built
+        # report against the Vega-Lite schema, and draws each in a browser.
+        .to_dict(validate=False)
     )
 
 
