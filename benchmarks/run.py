@@ -173,6 +173,7 @@ def main() -> None:
         check=True,
     )
 
+    result["cpu_check_s"] = [round(cpu_check(), 2)]
     full, stages = refresh(env, home, END)
     rows = rows_processed(root / "warehouse")
     result["full"] = summarize(full, stages, rows)
@@ -193,6 +194,7 @@ def main() -> None:
         raise SystemExit(f"floor script failed:\n{low.output[-4000:]}")
     result["floor"] = {"seconds": low.wall, "peak_gib": low.peak / GIB}
     result["ratio_to_floor"] = full.wall / low.wall
+    result["cpu_check_s"].append(round(cpu_check(), 2))
 
     (root / "result.json").write_text(json.dumps(result, indent=2))
     text = report(result)
@@ -213,6 +215,17 @@ def summarize(measured: Measured, stages: dict, rows: dict[str, int]) -> dict:
             "rows_per_second": n / info["seconds"] if info["seconds"] and n else None,
         }
     return out
+
+
+def cpu_check() -> float:
+    """Seconds for a fixed pure-Python loop (20M additions): how fast the machine is right now.
+    Shared and virtual machines vary by 2x from hour to hour; compare figures of runs whose
+    CPU checks agree, and compare ratios to the floor (measured in the same run) across runs."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i
+    return time.perf_counter() - started
 
 
 def machine() -> str:
@@ -261,6 +274,13 @@ def report(result: dict) -> str:
         f"floor (one DuckDB script, same marts): {f['seconds']:.1f} s, peak "
         f"{f['peak_gib']:.2f} GiB; full refresh = {result['ratio_to_floor']:.2f}x the floor"
     )
+    if "cpu_check_s" in result:
+        before, after = result["cpu_check_s"]
+        lines.append("")
+        lines.append(
+            f"CPU check (20M-step Python loop; lower is faster): {before:.2f} s before the "
+            f"refresh, {after:.2f} s after the floor"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -376,3 +376,18 @@ def test_browser_draws_every_chart(browser, report, tmp_path):
     assert items["chart-investment-category"]["rect"] == 8  # 4 categories
     assert items["chart-trend-active_partners"]["line"] == 8  # one line per type
     assert items["chart-segment-gaps"]["rect"] == 3
+
+
+def test_definitions_render_their_markdown_as_html():
+    from orchestration.report.html import rich
+
+    assert rich("**portfolio_drift** (see `mart_x`): a < b") == (
+        "<b>portfolio_drift</b> (see <code>mart_x</code>): a &lt; b"
+    )
+    assert rich("2 * 3 ** 2") == "2 * 3 ** 2"  # lone stars stay text
+
+
+def test_alert_definitions_show_no_markdown_markers(report):
+    html = report.read_text(encoding="utf-8")
+    assert "<b>portfolio_drift</b>" in html
+    assert "**" not in html.split("<script", 1)[0]

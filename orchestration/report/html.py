@@ -13,11 +13,13 @@ from orchestration.report.fmt import NA
 from orchestration.report.style import CSS
 
 _CODE = re.compile(r"`([^`]+)`")
+_BOLD = re.compile(r"\*\*([^*]+)\*\*")
 
 
 def rich(text: str) -> str:
-    """Escape `text` and show its `backticked` parts as code (as the dbt docs do)."""
-    return _CODE.sub(r"<code>\1</code>", escape(text))
+    """Escape `text` and show its Markdown `backticked` parts as code and **starred** parts as
+    bold (the dbt docs are Markdown)."""
+    return _BOLD.sub(r"<b>\1</b>", _CODE.sub(r"<code>\1</code>", escape(text)))
 
 
 @dataclass
