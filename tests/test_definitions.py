@@ -104,6 +104,24 @@ def test_dbt_command_line():
     ]
 
 
+def test_the_dbt_resource_knows_the_version_of_the_dbt_it_runs():
+    """WarehouseDbtCli does not ask `dbt --version` before each command; the version it
+    reports instead must be the one of the executable the refresh runs."""
+    import re
+
+    from orchestration.defs.dbt import WarehouseDbtCli, dbt_resource
+
+    resource = dbt_resource()
+    assert isinstance(resource, WarehouseDbtCli)
+    out = subprocess.run(
+        [resource.dbt_executable, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"installed:\s*(\d+\.\d+\.\d+)", out) or re.search(r"(\d+\.\d+\.\d+)", out)
+    assert match, out
+    assert str(resource._cli_version) == match.group(1)
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
 def test_settings_from_the_environment(tmp_path):
     s = load_settings(
         {

@@ -348,3 +348,25 @@ def test_no_progress_bars_in_the_logs(db, seeds, tmp_path, capfd):
     captured = capfd.readouterr()
     assert "Calculating Metrics" not in captured.out + captured.err
     assert "it/s" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("entity", "key"),
+    [
+        ("partners", "partner_id"),
+        ("deals", "deal_id"),
+        ("certifications", "certification_id"),
+        ("incentives", "incentive_id"),
+    ],
+)
+def test_a_duplicate_raw_key_blocks(db, seeds, tmp_path, entity, key):
+    """dbt does not test the raw keys (dbt_project/models/staging/_sources.yml): this gate,
+    which runs before dbt and blocks it, is the only place a duplicate key is caught."""
+    execute(db, f"insert into raw.{entity} select * from raw.{entity} order by {key} limit 1")
+    report = gate(db, targets_for(RAW_TARGETS, f"raw_{entity}"), tmp_path / "w", seeds)
+    assert failures(report) == {
+        (f"raw/{entity}", "expect_column_values_to_be_between", f"{key}_occurrences", "critical")
+    }
+    (outcome,) = report.blocking
+    (duplicate,) = outcome.failed
+    assert duplicate.unexpected_count == 2  # both rows of the duplicated key
