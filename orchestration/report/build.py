@@ -45,11 +45,21 @@ def javascript_bundle(cache_dir: Path | None = None) -> str:
     if cached.is_file():
         return cached.read_text(encoding="utf-8")
     bundle = vl_convert.javascript_bundle(vl_version=vl_version)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staged = cache_dir / f"{cached.name}.{uuid.uuid4().hex[:12]}.tmp"
-    staged.write_text(bundle, encoding="utf-8")
-    os.replace(staged, cached)  # whole or not at all, for a concurrent reader
+    _write_whole(cached, bundle)  # a concurrent reader finds it whole or not at all
     return bundle
+
+
+def _write_whole(target: Path, text: str) -> None:
+    """Write `text` beside `target` and rename it over `target`: a reader sees the old file or
+    the new one, never half of it. A leftover of a killed write is a hidden `*.tmp` file that
+    the next `build_report` removes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.parent / f".{target.name.lstrip('.')}.{uuid.uuid4().hex[:12]}.tmp"
+    try:
+        staged.write_text(text, encoding="utf-8")
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _vl_convert_version() -> str:
@@ -96,13 +106,8 @@ def build_report(serving_db: Path, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     html = render(Path(serving_db), cache_dir=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in out_dir.glob(f".{INDEX}.*.tmp"):  # of a build that was killed half-way
+    for leftover in out_dir.glob(".*.tmp"):  # of a build that was killed half-way
         leftover.unlink(missing_ok=True)
     target = out_dir / INDEX
-    staged = out_dir / f".{INDEX}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        staged.write_text(html, encoding="utf-8")
-        os.replace(staged, target)
-    finally:
-        staged.unlink(missing_ok=True)
+    _write_whole(target, html)
     return target
