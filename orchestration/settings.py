@@ -41,6 +41,9 @@ class Settings:
     engine: str = "duckdb"
     # The profiles.yml output dbt uses: the engine's name, or PSW_DBT_TARGET (e.g. a cluster).
     dbt_target: str = "duckdb"
+    # PSW_QUALITY_REUSE: a suite whose batch, file and parameters are those of its last passing
+    # validation reports that result instead of validating again (orchestration/quality/memo.py)
+    quality_reuse: bool = True
 
     @property
     def spark_dir(self) -> Path:
@@ -139,6 +142,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"PSW_DBT_TARGET={dbt_target!r} is not a {engine} output of dbt_project/profiles.yml "
             f"(PSW_ENGINE={engine})"
         )
+    reuse_raw = (env.get("PSW_QUALITY_REUSE", "") or "1").strip().lower()
+    if reuse_raw not in ("1", "0", "true", "false", "yes", "no"):
+        raise SettingsError(
+            f"PSW_QUALITY_REUSE={reuse_raw!r} is not one of 1/0, true/false, yes/no"
+        )
     if window is not None and window <= 0:
         raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
     return Settings(
@@ -153,4 +161,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reject_min_rows=min_rows,
         engine=engine,
         dbt_target=dbt_target,
+        quality_reuse=reuse_raw in ("1", "true", "yes"),
     )

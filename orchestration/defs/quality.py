@@ -116,6 +116,11 @@ def check_result(outcome: SuiteOutcome, report: GateReport) -> dg.AssetCheckResu
         )
     else:
         description = f"all {len(outcome.expectations)} expectations passed"
+    if outcome.reused_from:
+        description += (
+            f" (result of run {outcome.reused_from} at {outcome.reused_validated_at}, reused: "
+            "the batch, the suite and its parameters are unchanged since)"
+        )
     metadata: dict[str, object] = {
         "suite_file": dg.MetadataValue.path(str(PROJECT_DIR / outcome.suite_path)),
         "table": outcome.table,
@@ -129,6 +134,9 @@ def check_result(outcome: SuiteOutcome, report: GateReport) -> dg.AssetCheckResu
     }
     if outcome.error:
         metadata["error"] = dg.MetadataValue.text(outcome.error)
+    if outcome.reused_from:
+        metadata["reused_result_of_run"] = outcome.reused_from
+        metadata["validated_at"] = outcome.reused_validated_at
     if report.docs_index:
         metadata["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
     if outcome.docs_page:
@@ -162,8 +170,11 @@ def run_checks(
         run_name=context.run.run_id,
         prepare=prepare,
         duckdb_config=settings.duckdb_config(),
+        reuse=settings.quality_reuse,
     )
-    timings = ", ".join(f"{k} {v:.2f}" for k, v in report.timings.items())
+    timings = ", ".join(
+        f"{k} {v}" if isinstance(v, int) else f"{k} {v:.2f}" for k, v in report.timings.items()
+    )
     context.log.info(f"{gate}: {len(chosen)} suite runs; {timings}; Data Docs {report.docs_index}")
     for outcome in report.outcomes:
         yield check_result(outcome, report)

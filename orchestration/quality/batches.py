@@ -126,14 +126,20 @@ def _categorical_columns(suite: SuiteFile, table: pa.Table) -> pa.Table:
     return table
 
 
-def draw_batch(
+@dataclass(frozen=True)
+class BatchQuery:
+    sql: str
+    params: dict[str, object]
+    columns_pulled: list[str]
+
+
+def batch_query(
     con: duckdb.DuckDBPyConnection,
     suite: SuiteFile,
     params: Mapping[str, object],
     with_key: bool = False,
-) -> Batch:
-    """Run the batch query; `params` fill `$name` placeholders in derived columns and `where`.
-    `with_key`: also draw the key columns in full, to name failing rows."""
+) -> BatchQuery:
+    """The batch query over the table as it is in `con`, with the parameters it uses."""
     columns = table_columns(con, suite.batch.table)
     if not columns:
         raise BatchError(
@@ -148,12 +154,27 @@ def draw_batch(
             f"{suite.path}: unknown parameter(s) {missing} in meta.batch; "
             f"available: {sorted(params)}"
         )
-    used = {name: params[name] for name in named}
+    return BatchQuery(sql, {name: params[name] for name in sorted(named)}, needed)
+
+
+def draw_batch(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteFile,
+    params: Mapping[str, object],
+    with_key: bool = False,
+    query: BatchQuery | None = None,
+) -> Batch:
+    """Run the batch query; `params` fill `$name` placeholders in derived columns and `where`.
+    `with_key`: also draw the key columns in full, to name failing rows."""
+    query = query or batch_query(con, suite, params, with_key)
     try:
-        arrow = con.sql(sql, params=used or None).to_arrow_table()
+        arrow = con.sql(query.sql, params=query.params or None).to_arrow_table()
     except duckdb.Error as exc:
-        raise BatchError(f"{suite.path}: the batch query failed: {exc}\nquery: {sql}") from exc
+        raise BatchError(
+            f"{suite.path}: the batch query failed: {exc}\nquery: {query.sql}"
+        ) from exc
     frame = _categorical_columns(suite, arrow).to_pandas(date_as_object=False)
+    needed = query.columns_pulled
     pulled_in_full = set(needed) - {n for n, u in suite.column_uses().items() if u <= NULL_ONLY}
     has_key = with_key or set(suite.batch.key) <= pulled_in_full
-    return Batch(frame, suite.batch.table, needed, sql, has_key=has_key)
+    return Batch(frame, suite.batch.table, needed, query.sql, has_key=has_key)

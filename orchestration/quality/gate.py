@@ -8,6 +8,7 @@ tests call `run_gate` directly on small DuckDB files.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,12 +19,21 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from orchestration.quality.batches import Batch, BatchError, draw_batch
+from orchestration.quality.batches import (
+    Batch,
+    BatchError,
+    BatchQuery,
+    batch_query,
+    draw_batch,
+)
+from orchestration.quality.memo import ValidationMemo, batch_key, rows_fingerprint
 from orchestration.quality.results import SuiteOutcome
 from orchestration.quality.suites import SuiteError, SuiteFile
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from orchestration.quality.session import GxSession
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class Target:
 class GateReport:
     outcomes: list[SuiteOutcome] = field(default_factory=list)
     docs_index: Path | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float | int] = field(default_factory=dict)
 
     @property
     def blocking(self) -> list[SuiteOutcome]:
@@ -66,10 +76,13 @@ def run_gate(
     run_name: str,
     prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
     duckdb_config: Mapping[str, object] | None = None,
+    reuse: bool = False,
 ) -> GateReport:
     """Validate every target; `parameters` fill `$name` in batch SQL and `$PARAMETER` values
     in expectations (per target, `asset_name` is added). `prepare` runs once on the connection
-    first (e.g. to register reference code sets as temp tables).
+    first (e.g. to register reference code sets as temp tables). `reuse`: a target whose batch,
+    suite and parameters are those of its last passing validation reports that result instead
+    of being validated again (memo.py).
 
     One worker thread owns the DuckDB connection and draws the next batch while GX imports
     (~3 s) and validates the current one: DuckDB works on the second core without the GIL.
@@ -77,14 +90,23 @@ def run_gate(
     report = GateReport()
     started = time.perf_counter()
     con = duckdb.connect(str(build_db), read_only=True, config=dict(duckdb_config or {}))
+    memo = ValidationMemo(warehouse_dir) if reuse else None
 
-    def draw(target: Target) -> tuple[Batch | None, str | None, float]:
+    def draw(target: Target) -> Drawn:
         t0 = time.perf_counter()
+        params = _params(parameters, target)
+        drawn = Drawn()
         try:
-            batch = draw_batch(con, target.suite, _params(parameters, target))
-            return batch, None, time.perf_counter() - t0
+            query = batch_query(con, target.suite, params)
+            if memo is not None:
+                drawn.key = _memo_key(con, target, query, params)
+                drawn.reused = memo.lookup(_memo_id(target), drawn.key) if drawn.key else None
+            if drawn.reused is None:
+                drawn.batch = draw_batch(con, target.suite, params, query=query)
         except BatchError as exc:
-            return None, str(exc), time.perf_counter() - t0
+            drawn.error = str(exc)
+        drawn.seconds = time.perf_counter() - t0
+        return drawn
 
     def keyed_frame(worker: ThreadPoolExecutor, target: Target) -> pd.DataFrame:
         """The target's batch with its key columns, drawn by the worker (it owns `con`)."""
@@ -96,37 +118,45 @@ def run_gate(
         return worker.submit(draw_keyed).result()
 
     pull = validate = 0.0
+    session: GxSession | None = None
+    keys: dict[int, str | None] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-batches") as worker:
         try:
             if prepare:
                 worker.submit(prepare, con).result()
             pending: Future | None = worker.submit(draw, targets[0]) if targets else None
-            from orchestration.quality.session import GxSession
-
-            session = GxSession(warehouse_dir, run_name)
-            report.timings["gx_setup_s"] = time.perf_counter() - started
             for i, target in enumerate(targets):
                 assert pending is not None
-                batch, error, seconds = pending.result()
+                drawn: Drawn = pending.result()
                 pending = worker.submit(draw, targets[i + 1]) if i + 1 < len(targets) else None
+                pull += drawn.seconds
+                if drawn.reused is not None:
+                    report.outcomes.append(drawn.reused)
+                    continue
                 outcome = SuiteOutcome(
                     suite=target.suite.name,
                     suite_path=_display_path(target.suite.path),
                     asset=target.asset,
                     table=target.suite.batch.table,
-                    seconds=seconds,
-                    error=error,
+                    seconds=drawn.seconds,
+                    error=drawn.error,
                 )
-                pull += seconds
                 report.outcomes.append(outcome)
-                if batch is None:
+                keys[id(outcome)] = drawn.key
+                if drawn.batch is None:
                     continue
-                outcome.rows = batch.rows
+                outcome.rows = drawn.batch.rows
+                if session is None:
+                    from orchestration.quality.session import GxSession
+
+                    t_setup = time.perf_counter()
+                    session = GxSession(warehouse_dir, run_name)
+                    report.timings["gx_setup_s"] = time.perf_counter() - t_setup
                 t1 = time.perf_counter()
-                keyed = None if batch.has_key else partial(keyed_frame, worker, target)
+                keyed = None if drawn.batch.has_key else partial(keyed_frame, worker, target)
                 try:
                     session.validate(
-                        target.suite, outcome, batch.frame, _params(parameters, target), keyed
+                        target.suite, outcome, drawn.batch.frame, _params(parameters, target), keyed
                     )
                 except SuiteError as exc:
                     outcome.error = str(exc)
@@ -136,10 +166,57 @@ def run_gate(
     report.timings["pull_s"] = pull
     report.timings["validate_s"] = validate
     t2 = time.perf_counter()
-    report.docs_index = session.build_docs(report.outcomes)
+    if session is not None:
+        report.docs_index = session.build_docs(report.outcomes)
+    else:
+        index = warehouse_dir / "data_docs" / "index.html"
+        report.docs_index = index if index.exists() else None
     report.timings["data_docs_s"] = time.perf_counter() - t2
+    if memo is not None:
+        report.timings["reused"] = sum(1 for o in report.outcomes if o.reused_from)
+        for target, outcome in zip(targets, report.outcomes, strict=True):
+            memo.record(_memo_id(target), keys.get(id(outcome)), outcome, run_name)
+        memo.save()
     report.timings["total_s"] = time.perf_counter() - started
     return report
+
+
+@dataclass
+class Drawn:
+    """What the worker prepared for one target: a batch to validate, or a result to reuse."""
+
+    batch: Batch | None = None
+    reused: SuiteOutcome | None = None
+    key: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def _memo_key(
+    con: duckdb.DuckDBPyConnection,
+    target: Target,
+    query: BatchQuery,
+    params: Mapping[str, object],
+) -> str | None:
+    """The target's memo key; None if the batch query fails (draw_batch then says why)."""
+    try:
+        rows = rows_fingerprint(con, query.sql, query.params)
+    except duckdb.Error:
+        return None
+    used = target.suite.parameters_used()
+    return (
+        batch_key(
+            json.dumps(target.suite.raw, sort_keys=True),
+            query.sql,
+            {k: v for k, v in params.items() if k in used},
+        )
+        + ":"
+        + rows
+    )
+
+
+def _memo_id(target: Target) -> str:
+    return f"{target.suite.name}|{target.asset}"
 
 
 def _params(parameters: Mapping[str, object], target: Target) -> dict[str, object]:

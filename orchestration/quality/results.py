@@ -134,6 +134,10 @@ class SuiteOutcome:
     expectations: list[ExpectationOutcome] = field(default_factory=list)
     error: str | None = None
     docs_page: str | None = None
+    # set when the result is an earlier run's, reused because nothing it depends on changed
+    # (orchestration/quality/memo.py): that run's id and when it validated
+    reused_from: str | None = None
+    reused_validated_at: str | None = None
 
     @property
     def failed(self) -> list[ExpectationOutcome]:

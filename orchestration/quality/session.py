@@ -4,8 +4,9 @@ The context is ephemeral (suites come from our files, not from a GX project), ex
 folders of the warehouse: `<warehouse>/gx/validations` keeps the latest validation results of
 every suite as JSON, and `<warehouse>/data_docs` is the HTML site built from them. Every gate
 step of a run (raw, then seeds and marts) writes there and rebuilds the index, so the site shows
-the latest result of every suite. Results of a suite from earlier runs are removed when the
-suite is validated again, so the site does not grow night after night.
+the latest result of every suite. Results of a suite on an asset from earlier runs are removed
+when it is validated again on that asset, so the site does not grow night after night; a result
+reused by later runs (memo.py) stays until then.
 
 GX is imported here, inside `GxSession`, never at module import: it costs ~3 s.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -102,6 +102,7 @@ class GxSession:
         self._batch_definitions: dict[str, Any] = {}
         self._suites: dict[str, Any] = {}
         self._validated: set[str] = set()
+        self._pruned: set[tuple[str, str]] = set()
 
     def _batch_definition(self, label: str) -> Any:
         if label not in self._batch_definitions:
@@ -114,13 +115,21 @@ class GxSession:
             self._suites[suite.name] = self.context.suites.add(build_gx_suite(suite))
         return self._suites[suite.name]
 
-    def _prune(self, suite_name: str) -> None:
-        """Drop the suite's results (JSON and HTML) of other runs than this one."""
+    def _prune(self, suite_name: str, label: str) -> None:
+        """Drop the suite's results (JSON and HTML) on this data asset from other runs than
+        this one. Per asset: a result of the suite on another asset may still be reported, reused
+        from an earlier run (memo.py)."""
         for root in (self.results_dir / suite_name, self.docs_dir / "validations" / suite_name):
-            if root.is_dir():
-                for run_dir in root.iterdir():
-                    if run_dir.name != self.run_name:
-                        shutil.rmtree(run_dir, ignore_errors=True)
+            if not root.is_dir():
+                continue
+            for run_dir in root.iterdir():
+                if run_dir.name == self.run_name or not run_dir.is_dir():
+                    continue
+                for path in run_dir.rglob(f"*-{label}.*"):
+                    path.unlink(missing_ok=True)
+                for folder in [*sorted(run_dir.rglob("*"), reverse=True), run_dir]:
+                    if folder.is_dir() and not any(folder.iterdir()):
+                        folder.rmdir()
 
     def _forget(self, suite_name: str, run_id: Any) -> None:
         """Remove the stored result(s) of one validation of the suite (replaced by another)."""
@@ -146,11 +155,12 @@ class GxSession:
         `frame`) to report the failing rows by key."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        if suite.name not in self._validated:
-            self._prune(suite.name)
-            self._validated.add(suite.name)
-        gx_suite = self._suite(suite)
         label = data_asset_label(outcome.asset)
+        if (suite.name, label) not in self._pruned:
+            self._prune(suite.name, label)
+            self._pruned.add((suite.name, label))
+        self._validated.add(suite.name)
+        gx_suite = self._suite(suite)
         definition = self.context.validation_definitions.add(
             self._gx.ValidationDefinition(
                 name=f"{suite.name} on {outcome.asset}",
