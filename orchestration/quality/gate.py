@@ -98,9 +98,14 @@ def run_gate(
         drawn = Drawn()
         try:
             query = batch_query(con, target.suite, params)
+            drawn.query = query
             if memo is not None:
-                drawn.key = _memo_key(con, target, query, params)
-                drawn.reused = memo.lookup(_memo_id(target), drawn.key) if drawn.key else None
+                drawn.base_key = _base_key(target, query, params)
+                # the rows are hashed first only if a passing result may be reused; otherwise
+                # after the draw, while GX validates (see below)
+                if memo.may_reuse(_memo_id(target), drawn.base_key):
+                    drawn.key = _full_key(con, drawn.base_key, query)
+                    drawn.reused = memo.lookup(_memo_id(target), drawn.key) if drawn.key else None
             if drawn.reused is None:
                 drawn.batch = draw_batch(con, target.suite, params, query=query)
         except BatchError as exc:
@@ -119,7 +124,7 @@ def run_gate(
 
     pull = validate = 0.0
     session: GxSession | None = None
-    keys: dict[int, str | None] = {}
+    keys: dict[int, str | Future | None] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-batches") as worker:
         try:
             if prepare:
@@ -145,6 +150,9 @@ def run_gate(
                 keys[id(outcome)] = drawn.key
                 if drawn.batch is None:
                     continue
+                if drawn.key is None and drawn.base_key is not None and drawn.query is not None:
+                    # hashed by the worker after it drew the next batch, while GX validates
+                    keys[id(outcome)] = worker.submit(_full_key, con, drawn.base_key, drawn.query)
                 outcome.rows = drawn.batch.rows
                 if session is None:
                     from orchestration.quality.session import GxSession
@@ -175,7 +183,9 @@ def run_gate(
     if memo is not None:
         report.timings["reused"] = sum(1 for o in report.outcomes if o.reused_from)
         for target, outcome in zip(targets, report.outcomes, strict=True):
-            memo.record(_memo_id(target), keys.get(id(outcome)), outcome, run_name)
+            key = keys.get(id(outcome))
+            key = key.result() if isinstance(key, Future) else key
+            memo.record(_memo_id(target), key, outcome, run_name)
         memo.save()
     report.timings["total_s"] = time.perf_counter() - started
     return report
@@ -187,32 +197,28 @@ class Drawn:
 
     batch: Batch | None = None
     reused: SuiteOutcome | None = None
+    query: BatchQuery | None = None
+    base_key: str | None = None
     key: str | None = None
     error: str | None = None
     seconds: float = 0.0
 
 
-def _memo_key(
-    con: duckdb.DuckDBPyConnection,
-    target: Target,
-    query: BatchQuery,
-    params: Mapping[str, object],
-) -> str | None:
-    """The target's memo key; None if the batch query fails (draw_batch then says why)."""
+def _base_key(target: Target, query: BatchQuery, params: Mapping[str, object]) -> str:
+    used = target.suite.parameters_used()
+    return batch_key(
+        json.dumps(target.suite.raw, sort_keys=True),
+        query.sql,
+        {k: v for k, v in params.items() if k in used},
+    )
+
+
+def _full_key(con: duckdb.DuckDBPyConnection, base_key: str, query: BatchQuery) -> str | None:
+    """The memo key with the batch's rows; None if the batch query fails (draw_batch says why)."""
     try:
-        rows = rows_fingerprint(con, query.sql, query.params)
+        return f"{base_key}:{rows_fingerprint(con, query.sql, query.params)}"
     except duckdb.Error:
         return None
-    used = target.suite.parameters_used()
-    return (
-        batch_key(
-            json.dumps(target.suite.raw, sort_keys=True),
-            query.sql,
-            {k: v for k, v in params.items() if k in used},
-        )
-        + ":"
-        + rows
-    )
 
 
 def _memo_id(target: Target) -> str:

@@ -77,6 +77,12 @@ class ValidationMemo:
             if isinstance(data, dict) and data.get("format") == FORMAT:
                 self.entries = dict(data.get("entries") or {})
 
+    def may_reuse(self, target: str, base_key: str) -> bool:
+        """Whether `target` has a stored passing result for this suite, query and parameters
+        (only its rows remain to compare)."""
+        entry = self.entries.get(target) or {}
+        return str(entry.get("key", "")).startswith(base_key + ":")
+
     def lookup(self, target: str, key: str) -> SuiteOutcome | None:
         """The stored passing outcome of `target` if it was validated with this `key`."""
         entry = self.entries.get(target)
