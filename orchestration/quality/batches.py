@@ -157,24 +157,36 @@ def batch_query(
     return BatchQuery(sql, {name: params[name] for name in sorted(named)}, needed)
 
 
-def draw_batch(
-    con: duckdb.DuckDBPyConnection,
-    suite: SuiteFile,
-    params: Mapping[str, object],
-    with_key: bool = False,
-    query: BatchQuery | None = None,
-) -> Batch:
-    """Run the batch query; `params` fill `$name` placeholders in derived columns and `where`.
-    `with_key`: also draw the key columns in full, to name failing rows."""
-    query = query or batch_query(con, suite, params, with_key)
+def run_batch_query(
+    con: duckdb.DuckDBPyConnection, suite: SuiteFile, query: BatchQuery
+) -> pa.Table:
+    """The batch's rows, as Arrow."""
     try:
-        arrow = con.sql(query.sql, params=query.params or None).to_arrow_table()
+        return con.sql(query.sql, params=query.params or None).to_arrow_table()
     except duckdb.Error as exc:
         raise BatchError(
             f"{suite.path}: the batch query failed: {exc}\nquery: {query.sql}"
         ) from exc
+
+
+def batch_from_arrow(
+    suite: SuiteFile, query: BatchQuery, arrow: pa.Table, with_key: bool = False
+) -> Batch:
+    """The pandas batch GX validates, from the rows of `run_batch_query`."""
     frame = _categorical_columns(suite, arrow).to_pandas(date_as_object=False)
     needed = query.columns_pulled
     pulled_in_full = set(needed) - {n for n, u in suite.column_uses().items() if u <= NULL_ONLY}
     has_key = with_key or set(suite.batch.key) <= pulled_in_full
     return Batch(frame, suite.batch.table, needed, query.sql, has_key=has_key)
+
+
+def draw_batch(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteFile,
+    params: Mapping[str, object],
+    with_key: bool = False,
+) -> Batch:
+    """Run the batch query; `params` fill `$name` placeholders in derived columns and `where`.
+    `with_key`: also draw the key columns in full, to name failing rows."""
+    query = batch_query(con, suite, params, with_key)
+    return batch_from_arrow(suite, query, run_batch_query(con, suite, query), with_key)

@@ -8,6 +8,7 @@ tests call `run_gate` directly on small DuckDB files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -23,8 +24,10 @@ from orchestration.quality.batches import (
     Batch,
     BatchError,
     BatchQuery,
+    batch_from_arrow,
     batch_query,
     draw_batch,
+    run_batch_query,
 )
 from orchestration.quality.memo import ValidationMemo, batch_key, rows_fingerprint
 from orchestration.quality.results import SuiteOutcome
@@ -98,16 +101,14 @@ def run_gate(
         drawn = Drawn()
         try:
             query = batch_query(con, target.suite, params)
-            drawn.query = query
+            rows = run_batch_query(con, target.suite, query)
             if memo is not None:
-                drawn.base_key = _base_key(target, query, params)
-                # the rows are hashed first only if a passing result may be reused; otherwise
-                # after the draw, while GX validates (see below)
-                if memo.may_reuse(_memo_id(target), drawn.base_key):
-                    drawn.key = _full_key(con, drawn.base_key, query)
-                    drawn.reused = memo.lookup(_memo_id(target), drawn.key) if drawn.key else None
+                with contextlib.suppress(duckdb.Error):  # no key: validated, not remembered
+                    fingerprint = rows_fingerprint(con, rows)
+                    drawn.key = f"{_base_key(target, query, params)}:{fingerprint}"
+                    drawn.reused = memo.lookup(_memo_id(target), drawn.key)
             if drawn.reused is None:
-                drawn.batch = draw_batch(con, target.suite, params, query=query)
+                drawn.batch = batch_from_arrow(target.suite, query, rows)
         except BatchError as exc:
             drawn.error = str(exc)
         drawn.seconds = time.perf_counter() - t0
@@ -124,7 +125,7 @@ def run_gate(
 
     pull = validate = 0.0
     session: GxSession | None = None
-    keys: dict[int, str | Future | None] = {}
+    keys: dict[int, str | None] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="quality-batches") as worker:
         try:
             if prepare:
@@ -150,9 +151,6 @@ def run_gate(
                 keys[id(outcome)] = drawn.key
                 if drawn.batch is None:
                     continue
-                if drawn.key is None and drawn.base_key is not None and drawn.query is not None:
-                    # hashed by the worker after it drew the next batch, while GX validates
-                    keys[id(outcome)] = worker.submit(_full_key, con, drawn.base_key, drawn.query)
                 outcome.rows = drawn.batch.rows
                 if session is None:
                     from orchestration.quality.session import GxSession
@@ -183,9 +181,7 @@ def run_gate(
     if memo is not None:
         report.timings["reused"] = sum(1 for o in report.outcomes if o.reused_from)
         for target, outcome in zip(targets, report.outcomes, strict=True):
-            key = keys.get(id(outcome))
-            key = key.result() if isinstance(key, Future) else key
-            memo.record(_memo_id(target), key, outcome, run_name)
+            memo.record(_memo_id(target), keys.get(id(outcome)), outcome, run_name)
         memo.save()
     report.timings["total_s"] = time.perf_counter() - started
     return report
@@ -197,8 +193,6 @@ class Drawn:
 
     batch: Batch | None = None
     reused: SuiteOutcome | None = None
-    query: BatchQuery | None = None
-    base_key: str | None = None
     key: str | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -211,14 +205,6 @@ def _base_key(target: Target, query: BatchQuery, params: Mapping[str, object]) -
         query.sql,
         {k: v for k, v in params.items() if k in used},
     )
-
-
-def _full_key(con: duckdb.DuckDBPyConnection, base_key: str, query: BatchQuery) -> str | None:
-    """The memo key with the batch's rows; None if the batch query fails (draw_batch says why)."""
-    try:
-        return f"{base_key}:{rows_fingerprint(con, query.sql, query.params)}"
-    except duckdb.Error:
-        return None
 
 
 def _memo_id(target: Target) -> str:

@@ -6,8 +6,8 @@ batch. The gate keeps, per (suite, asset), a key of all of these for the last va
 passed in full (`<warehouse>/gx/reused_validations.json`). When the key of tonight's batch is
 the same, the suite is not validated again: its check reports that result, says which run
 validated it, and links its Data Docs page. The rows enter the key as their count and an
-order-independent sum of DuckDB's row hashes, computed over exactly the batch query GX would
-validate.
+order-independent sum of DuckDB's row hashes, computed on the rows the batch query returned,
+before they become the frame GX would validate (the query runs once either way).
 
 A nightly refresh that only brings new deals changes the deals, the marts and whatever depends
 on the as-of date; the partner, certification and incentive tables and the seeds stay the
@@ -27,11 +27,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from orchestration.quality.results import ExpectationOutcome, SuiteOutcome, _plain
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Bump when what a stored outcome holds, or how a batch is drawn, changes meaning.
 FORMAT = 1
@@ -52,19 +55,18 @@ def batch_key(suite_text: str, sql: str, expectation_params: Mapping[str, object
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def rows_fingerprint(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None
-) -> str:
-    """The batch query's column types, row count and the sum of its rows' hashes (as a 128-bit
-    integer): the same rows in any order give the same value; a changed, added or removed row,
-    or a column of another type, does not."""
-    params = dict(params) if params else None
-    types = [str(t) for t in con.sql(sql, params=params).limit(0).types]
-    count, total = con.sql(
-        f"select count(*), coalesce(sum(hash(b))::hugeint, 0)::varchar from ({sql}) as b",
-        params=params,
-    ).fetchone()
-    digest = hashlib.sha256(",".join(types).encode()).hexdigest()[:16]
+def rows_fingerprint(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> str:
+    """The batch's column types, row count and the sum of its rows' hashes (as a 128-bit
+    integer), computed by DuckDB on the Arrow rows the batch query returned: the same rows in
+    any order give the same value; a changed, added or removed row, or a column of another
+    type, does not."""
+    count, total = (
+        con.from_arrow(rows)
+        .query("b", "select count(*), coalesce(sum(hash(b))::hugeint, 0)::varchar from b")
+        .fetchone()
+    )
+    types = ",".join(f"{f.name}:{f.type}" for f in rows.schema)
+    digest = hashlib.sha256(types.encode()).hexdigest()[:16]
     return f"{digest}:{count}:{total}"
 
 
@@ -76,12 +78,6 @@ class ValidationMemo:
             data = json.loads(self.path.read_text())
             if isinstance(data, dict) and data.get("format") == FORMAT:
                 self.entries = dict(data.get("entries") or {})
-
-    def may_reuse(self, target: str, base_key: str) -> bool:
-        """Whether `target` has a stored passing result for this suite, query and parameters
-        (only its rows remain to compare)."""
-        entry = self.entries.get(target) or {}
-        return str(entry.get("key", "")).startswith(base_key + ":")
 
     def lookup(self, target: str, key: str) -> SuiteOutcome | None:
         """The stored passing outcome of `target` if it was validated with this `key`."""
