@@ -146,6 +146,10 @@ def test_settings_from_the_environment(tmp_path):
         load_settings({"PSW_AS_OF_DATE": "31/12/2025"})
     with pytest.raises(SettingsError, match="positive"):
         load_settings({"PSW_ACTIVITY_WINDOW_DAYS": "0"})
+    assert default.dbt_log_file_level == "none"
+    assert load_settings({"PSW_DBT_LOG_FILE_LEVEL": "Debug"}).dbt_log_file_level == "debug"
+    with pytest.raises(SettingsError, match="PSW_DBT_LOG_FILE_LEVEL='verbose' is not one of"):
+        load_settings({"PSW_DBT_LOG_FILE_LEVEL": "verbose"})
 
 
 def test_engine_selects_the_dbt_output(tmp_path):

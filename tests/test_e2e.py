@@ -126,14 +126,21 @@ def test_dbt_materializations_carry_row_counts_schemas_previews_and_docs_links(
     assert "preview" not in staging_meta
 
 
-def test_a_refresh_without_new_files_publishes_identical_marts(warehouse, job_runner):
+def test_a_refresh_without_new_files_publishes_identical_marts(warehouse, job_runner, monkeypatch):
     _, landing, wh, _, _ = warehouse
     before = mart_contents(wh / "serving.duckdb")
     loaded_before = query(wh / "serving.duckdb", "select count(*) from audit.loaded_files")
+    # By default dbt keeps no log file (PSW_DBT_LOG_FILE_LEVEL=none: its debug file log slows
+    # the build); this second run asks for it, and dbt then logs every SQL statement there.
+    dbt_log = wh / "dbt_logs" / "dbt.log"
+    assert not dbt_log.exists()
+    monkeypatch.setenv("PSW_DBT_LOG_FILE_LEVEL", "debug")
     outcome = job_runner.run(landing, wh, as_of=AS_OF)
     assert outcome.success, outcome.summary()
     assert mart_contents(wh / "serving.duckdb") == before
     assert query(wh / "serving.duckdb", "select count(*) from audit.loaded_files") == loaded_before
+    statements = [line for line in dbt_log.read_text().splitlines() if '"SQLQuery"' in line]
+    assert any("mart_partner_scorecard" in line for line in statements)
 
 
 def test_a_failed_run_leaves_the_serving_file_and_exports_untouched(warehouse, job_runner):

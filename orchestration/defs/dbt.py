@@ -288,6 +288,7 @@ def dbt_models(
         # D and W reach dbt through the environment (see macros/dates.sql): unchanged
         # command-line vars keep dbt's partial parse valid from one night to the next.
         logs = ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
+        logs += ["--log-level-file", settings.dbt_log_file_level]
         invocation = dbt.cli(["build", *logs], context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
     finally:
