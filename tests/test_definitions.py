@@ -166,6 +166,21 @@ def test_engine_selects_the_dbt_output(tmp_path):
         load_settings({"PSW_DBT_TARGET": "spark"})
 
 
+def test_every_environment_variable_the_code_reads_is_documented():
+    """Every `PSW_*` name in the Dagster code, dagster.yaml and dbt's profiles.yml appears in
+    the README, except the three paths the job derives for dbt from PSW_WAREHOUSE_DIR."""
+    import re
+
+    sources = [*(PROJECT_DIR / "orchestration").rglob("*.py")]
+    sources += [PROJECT_DIR / "dagster.yaml", PROJECT_DIR / "dbt_project" / "profiles.yml"]
+    names = {name for path in sources for name in re.findall(r"\bPSW_[A-Z_]+\b", path.read_text())}
+    derived = {"PSW_BUILD_DB", "PSW_DUCKDB_TEMP_DIR", "PSW_SPARK_DIR"}
+    assert derived <= set(load_settings({}).dbt_env())
+    assert {"PSW_DBT_LOG_FILE_LEVEL", "PSW_SPARK_THRIFT_HOST", "PSW_DAGSTER_DIR"} <= names
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert sorted(name for name in names - derived if f"`{name}`" not in readme) == []
+
+
 def test_dagster_yaml_configures_sqlite_storage_and_one_writer(dagster_home):
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
