@@ -12,18 +12,11 @@ pyspark is the optional `spark` extra: import this module only when the engine i
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
-
-# The ingestion assets run in threads of one process. Two threads importing pyspark for the
-# first time at once trip its circular imports ("cannot import name 'SQLContext' from partially
-# initialized module 'pyspark.sql'"), and two concurrent getOrCreate calls may race for the
-# JVM: the first import and the session start happen under this lock.
-_SESSION_LOCK = threading.Lock()
 
 
 def spark_conf(spark_dir: Path) -> dict[str, str]:
@@ -45,13 +38,12 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
 
 
 def get_spark(spark_dir: Path) -> SparkSession:
-    """The process's Spark session with `spark_conf` (started on first use; thread-safe)."""
-    with _SESSION_LOCK:
-        from pyspark.sql import SparkSession
+    """The process's Spark session with `spark_conf` (started on first use)."""
+    from pyspark.sql import SparkSession
 
-        builder = SparkSession.builder.appName("psw")
-        for key, value in spark_conf(spark_dir).items():
-            builder = builder.config(key, value)
-        session = builder.getOrCreate()
-        session.sparkContext.setLogLevel("ERROR")
-        return session
+    builder = SparkSession.builder.appName("psw")
+    for key, value in spark_conf(spark_dir).items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
