@@ -7,14 +7,21 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.defs.quality import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
 from orchestration.quality.suites import load_suites
 from orchestration.settings import EXPECTATIONS_DIR
 from tests.fixtures import metrics
-from tests.fixtures.quality import RUN_ID, failures, gate, suite_targets, targets_for
+from tests.fixtures.quality import (
+    RUN_ID,
+    build_db_copy,
+    execute,
+    failures,
+    gate,
+    suite_targets,
+    targets_for,
+)
 
 ALL = RAW_TARGETS + WAREHOUSE_TARGETS
 # Warnings the fixture itself raises, by design: a 14-row deals file with one reject (7%), and
@@ -37,18 +44,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(metrics_warehouse: Path, tmp_path: Path) -> Path:
-    """A private copy of the fixture's build database; its files count as loaded in RUN_ID."""
-    path = tmp_path / "build.duckdb"
-    shutil.copy(metrics_warehouse / "build.duckdb", path)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update audit.loaded_files set run_id = ?", [RUN_ID])
-    return path
-
-
-def execute(db: Path, *statements: str) -> None:
-    with duckdb.connect(str(db)) as con:
-        for sql in statements:
-            con.execute(sql)
+    return build_db_copy(metrics_warehouse, tmp_path / "build.duckdb")
 
 
 def test_the_fixture_passes_every_gate(db, seeds, tmp_path):
@@ -179,9 +175,8 @@ FAULTS = {
 @pytest.fixture(scope="module")
 def faulty(metrics_warehouse: Path, seeds: Path, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("faulty")
-    path = root / "build.duckdb"
-    shutil.copy(metrics_warehouse / "build.duckdb", path)
-    execute(path, f"update audit.loaded_files set run_id = '{RUN_ID}'", *FAULTS)
+    path = build_db_copy(metrics_warehouse, root / "build.duckdb")
+    execute(path, *FAULTS)
     return gate(path, ALL, root / "w", seeds)
 
 

@@ -8,7 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.defs.quality import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
@@ -16,7 +15,14 @@ from orchestration.quality.memo import FILE
 from orchestration.quality.suites import load_suites
 from orchestration.settings import EXPECTATIONS_DIR, SettingsError, load_settings
 from tests.fixtures import metrics
-from tests.fixtures.quality import RUN_ID, failures, gate, suite_targets, targets_for
+from tests.fixtures.quality import (
+    build_db_copy,
+    execute,
+    failures,
+    gate,
+    suite_targets,
+    targets_for,
+)
 
 # a raw table, a seed and two marts (one of them reads the as-of date), all passing on the fixture
 SUITES = ("raw_partners", "reference_fx_rates", "mart_vertical_depth", "mart_strategy_scorecard")
@@ -30,16 +36,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(metrics_warehouse: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "build.duckdb"
-    shutil.copy(metrics_warehouse / "build.duckdb", path)
-    with duckdb.connect(str(path)) as con:
-        con.execute("update audit.loaded_files set run_id = ?", [RUN_ID])
-    return path
-
-
-def execute(db: Path, sql: str) -> None:
-    with duckdb.connect(str(db)) as con:
-        con.execute(sql)
+    return build_db_copy(metrics_warehouse, tmp_path / "build.duckdb")
 
 
 def reused(report) -> dict[str, str | None]:
