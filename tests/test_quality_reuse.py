@@ -144,3 +144,32 @@ def test_without_reuse_every_suite_is_validated(db, seeds, tmp_path):
     assert load_settings({"PSW_QUALITY_REUSE": "0"}).quality_reuse is False
     with pytest.raises(SettingsError, match="PSW_QUALITY_REUSE='sometimes'"):
         load_settings({"PSW_QUALITY_REUSE": "sometimes"})
+
+
+def test_a_damaged_memo_file_validates_everything_again_and_is_rewritten(db, seeds, tmp_path):
+    warehouse = tmp_path / "w"
+    gate(db, TARGETS, warehouse, seeds, run_name="night-1", reuse=True)
+    memo = warehouse / FILE
+
+    # cut off mid-write (the gate writes beside and renames, but an editor or a full disk may not)
+    memo.write_text(memo.read_text()[:200])
+    report = gate(db, TARGETS, warehouse, seeds, run_name="night-2", reuse=True)
+    assert reused(report) == dict.fromkeys(SUITES)
+    assert all(o.passed for o in report.outcomes)
+    assert len(json.loads(memo.read_text())["entries"]) == len(TARGETS)
+
+    # entries with the right key but outcomes that are not ones: validated, not reused
+    data = json.loads(memo.read_text())
+    first, second = list(data["entries"])[:2]
+    data["entries"][first]["outcome"] = {"passed": True}  # no expectations
+    data["entries"][second]["outcome"] = {"passed": True, "expectations": [], "verdict": "ok"}
+    memo.write_text(json.dumps(data))
+    report = gate(db, TARGETS, warehouse, seeds, run_name="night-3", reuse=True)
+    damaged = [first.split("|")[0], second.split("|")[0]]
+    assert [o.suite for o in report.outcomes if o.reused_from is None] == damaged
+    assert all(o.passed for o in report.outcomes)
+
+    # and the next night reuses the results the damaged nights validated
+    report = gate(db, TARGETS, warehouse, seeds, run_name="night-4", reuse=True)
+    assert {o.reused_from for o in report.outcomes} <= {"night-2", "night-3"}
+    assert None not in {o.reused_from for o in report.outcomes}
