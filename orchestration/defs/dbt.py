@@ -12,9 +12,21 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+from dagster_dbt.asset_utils import (
+    DBT_INDIRECT_SELECTION_ENV,
+    extract_runtime_selection_from_args,
+    get_updated_cli_invocation_params_for_context,
+)
 from packaging.version import Version
 
+from orchestration.dbt_inprocess import DbtThread
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
 from orchestration.defs.jobs import NIGHTLY_FRESHNESS
@@ -243,6 +255,53 @@ class WarehouseDbtCli(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
         return None
 
+    def cli_in_process(
+        self, args: Sequence[str], *, context: dg.AssetExecutionContext, target_path: Path
+    ) -> DbtCliInvocation:
+        """`cli(args, context=..., target_path=...)` with dbt in a thread of this process
+        (orchestration/dbt_inprocess.py) instead of a subprocess: the same selection of the
+        context's assets, environment and event stream, without a second Python start-up."""
+        cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context,
+            manifest={},
+            dagster_dbt_translator=DagsterDbtTranslator(),
+            runtime_selects=selects,
+            runtime_excludes=excludes,
+        )
+        project = params.dbt_project
+        project_dir = Path(project.project_dir if project else self.project_dir)
+        env = {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_LOG_FORMAT": "json",  # dbt.log, as with dagster-dbt's subprocess
+            "DBT_TARGET_PATH": os.fspath(target_path),
+            "DBT_LOG_PATH": os.fspath(target_path),
+            "DBT_PROJECT_DIR": str(project_dir),
+            # a subprocess found profiles.yml in its working directory, the project
+            "DBT_PROFILES_DIR": self.profiles_dir
+            or os.environ.get("DBT_PROFILES_DIR")
+            or str(project_dir),
+        }
+        if params.indirect_selection:
+            env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
+        profile = ["--profile", self.profile] if self.profile else []
+        profile += ["--target", self.target] if self.target else []
+        # dbt's own console log off: dagster-dbt prints each event it receives, as it did
+        # with a subprocess's output
+        dbt_args = [*self.global_config_flags, *cleaned, *profile, *params.selection_args]
+        return DbtCliInvocation(
+            process=DbtThread([*dbt_args, "--log-level", "none", "--no-use-colors"], env),  # type: ignore[arg-type]
+            manifest=params.manifest,
+            dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir,
+            target_path=target_path,
+            raise_on_error=True,
+            context=context,
+            adapter=None,
+            cli_version=self._cli_version,
+            project=params.dbt_project,
+        )
+
 
 def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
     """The dbt CLI on our project, or on a copy of it (tests give a copy with other seeds)."""
@@ -289,7 +348,11 @@ def dbt_models(
         # command-line vars keep dbt's partial parse valid from one night to the next.
         logs = ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
         logs += ["--log-level-file", settings.dbt_log_file_level]
-        invocation = dbt.cli(["build", *logs], context=context, target_path=target)
+        args = ["build", *logs]
+        if settings.engine == "duckdb" and isinstance(dbt, WarehouseDbtCli):
+            invocation = dbt.cli_in_process(args, context=context, target_path=target)
+        else:  # Spark: dbt's Spark session (a JVM) lives and ends with a dbt process
+            invocation = dbt.cli(args, context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
     finally:
         for name, value in saved.items():

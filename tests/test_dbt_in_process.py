@@ -1,0 +1,82 @@
+"""dbt runs inside the run's process (orchestration/dbt_inprocess.py): its errors still fail the
+step with dbt's own message, the build database is released for the next run in the same
+process, and a subset of the dbt assets (a UI selection) builds only that subset."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.defs.dbt import dbt_models, dbt_resource
+from orchestration.resources import Warehouse
+from orchestration.settings import DBT_PROJECT_DIR
+from tests.conftest import JobRunner, query
+from tests.fixtures import metrics
+from tests.fixtures.quality import copy_warehouse, fingerprint, step_statuses
+
+BROKEN = "models/marts/mart_vertical_depth.sql"
+
+
+def test_a_dbt_error_fails_the_step_with_dbts_message_and_the_next_run_succeeds(
+    metrics_warehouse: Path, job_runner: JobRunner, tmp_path: Path
+):
+    warehouse = copy_warehouse(metrics_warehouse, tmp_path / "warehouse")
+    before = fingerprint(warehouse)
+    seeds = metrics.write_seeds(tmp_path / "seeds")
+    landing = metrics.write_landing(tmp_path / "landing")
+    project = job_runner.project_with(seeds)
+    model = project / BROKEN
+    model.write_text("select no_such_column from {{ ref('int_partners') }}\n")
+
+    outcome = job_runner.run(landing, warehouse, seeds, as_of=metrics.AS_OF)
+
+    assert not outcome.success
+    (failure,) = outcome.failures
+    assert failure.startswith("dbt_models: "), failure
+    assert "mart_vertical_depth" in failure and "no_such_column" in failure, failure
+    steps = step_statuses(job_runner, outcome.run_id)
+    assert steps["dbt_models"] == "FAILURE"
+    assert steps.get("publish__serving_warehouse", "SKIPPED") == "SKIPPED", steps
+    assert fingerprint(warehouse) == before  # BI still reads the previous night
+
+    # The same process runs dbt again on the repaired project: nothing of the failed
+    # invocation (its DuckDB handle, dbt's state) is left in the way.
+    shutil.copy(DBT_PROJECT_DIR / BROKEN, model)
+    again = job_runner.run(landing, warehouse, seeds, as_of=metrics.AS_OF)
+    assert again.success, again.summary()
+    rows = query(warehouse / "serving.duckdb", "select count(*) from marts.mart_vertical_depth")
+    assert rows[0][0] > 0
+
+
+def test_a_selection_of_dbt_assets_builds_only_those(
+    metrics_warehouse: Path, job_runner: JobRunner, tmp_path: Path
+):
+    """As when a data engineer materializes one mart from the UI: dagster-dbt's selection
+    reaches the dbt that runs in-process."""
+    warehouse = copy_warehouse(metrics_warehouse, tmp_path / "warehouse")
+    seeds = metrics.write_seeds(tmp_path / "seeds")
+    mart = dg.AssetKey(["marts", "mart_vertical_depth"])
+    with job_runner.environment(), dg.DagsterInstance.get() as instance:
+        result = dg.materialize(
+            [dbt_models],
+            selection=[mart],
+            instance=instance,
+            resources={
+                "warehouse": Warehouse(
+                    landing_dir=str(tmp_path / "landing"),
+                    warehouse_dir=str(warehouse),
+                    as_of_date=metrics.AS_OF,
+                ),
+                "dbt": dbt_resource(job_runner.project_with(seeds)),
+            },
+        )
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {mart}
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["dagster/row_count"].value > 0  # read from DuckDB after dbt released it
+    checks = {e.asset_key for e in result.get_asset_check_evaluations()}
+    assert checks == {mart}  # that mart's dbt tests, not the others'
