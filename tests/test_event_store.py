@@ -93,3 +93,21 @@ def test_the_ui_log_watcher_sees_a_run_while_it_runs(dagster_home):
         ui.end_watch_event_logs(run_id, on_event)
     assert "STEP_START" in seen and seen[-1] == "PIPELINE_SUCCESS", seen
     assert time.monotonic() - t0 < 20
+
+
+def test_only_tables_that_exist_are_remembered(dagster_home):
+    """`has_table` keeps a yes (tables are only added) but asks again after a no: a table a
+    migration adds later is then found."""
+    import sqlite3
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("added_later")
+        index = dagster_home / ".dagster" / "history" / "runs" / "index.db"
+        with sqlite3.connect(index) as con:
+            con.execute("create table added_later (id integer)")
+        assert storage.has_table("added_later")
+        with sqlite3.connect(index) as con:
+            con.execute("drop table added_later")
+        assert storage.has_table("added_later")  # remembered: Dagster never drops a table
