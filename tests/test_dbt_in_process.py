@@ -80,3 +80,49 @@ def test_a_selection_of_dbt_assets_builds_only_those(
     assert metadata["dagster/row_count"].value > 0  # read from DuckDB after dbt released it
     checks = {e.asset_key for e in result.get_asset_check_evaluations()}
     assert checks == {mart}  # that mart's dbt tests, not the others'
+
+
+def test_a_terminated_run_cancels_the_query_dbt_is_running(tmp_path: Path):
+    """dagster-dbt answers a terminated run with `send_signal` on the dbt "process": the query
+    in flight is interrupted, dbt ends with a failure, and the database is released."""
+    import json
+    import time
+
+    import duckdb
+
+    from orchestration.dbt_inprocess import DbtThread
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: slow\nversion: '1.0'\nprofile: slow\nmodel-paths: [models]\n"
+    )
+    db = tmp_path / "slow.duckdb"
+    (project / "profiles.yml").write_text(
+        f"slow:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{db}'\n"
+        "      threads: 1\n      settings: {threads: 1}\n"
+    )
+    # a trillion rows: many minutes, unless interrupted
+    (project / "models" / "slow.sql").write_text(
+        "{{ config(materialized='table') }}\n"
+        "select sum(a.range * b.range) as s from range(1000000) a, range(1000000) b\n"
+    )
+    env = {
+        "DBT_PROJECT_DIR": str(project),
+        "DBT_PROFILES_DIR": str(project),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = DbtThread(["build", "--log-level", "none"], env)
+    started = None
+    for line in dbt.stdout:
+        if json.loads(line)["info"]["name"] == "LogStartLine":  # "1 of 1 START ... slow"
+            started = time.monotonic()
+            time.sleep(1)  # the query is running
+            dbt.send_signal(2)
+            break
+    assert started is not None, "dbt never started the model"
+    assert dbt.wait(timeout=60) == 1  # failed nodes, not a crash of dbt
+    assert time.monotonic() - started < 30
+    duckdb.connect(str(db), read_only=True).close()  # released
