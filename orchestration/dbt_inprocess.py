@@ -17,6 +17,7 @@ does not support concurrent invocations in one process).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import queue
@@ -67,6 +68,7 @@ class DbtThread:
         self.returncode: int | None = None
         self.stdout = _Lines()
         self._saw_error = False
+        self._invoking = False
         self._saved = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         self._thread = threading.Thread(target=self._run, name="dbt", daemon=True)
@@ -76,35 +78,58 @@ class DbtThread:
         """dbt's event callback: runs in dbt's threads for every event, at every level."""
         if msg.info.level == "debug":
             return
-        from dbt_common.events.functions import msg_to_json
+        from dbt_common.events.functions import env_scrubber, msg_to_json
 
         if msg.info.level == "error":
             self._saw_error = True
-        self.stdout.put(msg_to_json(msg))
+        # scrubbed of DBT_ENV_SECRET_* values, as dbt's own JSON log lines are
+        self.stdout.put(env_scrubber(msg_to_json(msg)))
 
     def _run(self) -> None:
         try:
-            from dbt.cli.main import dbtRunner
+            try:
+                from dbt.cli.main import dbtRunner
 
-            result = dbtRunner(callbacks=[self._forward]).invoke(self.args[1:])
-            if result.success:
-                self.returncode = 0
-            elif result.exception is None:
-                self.returncode = EXIT_FAILURE
-            else:
-                self._report(result.exception)
+                self._invoking = True
+                try:
+                    result = dbtRunner(callbacks=[self._forward]).invoke(self.args[1:])
+                finally:
+                    self._invoking = False
+                if result.success:
+                    self.returncode = 0
+                elif result.exception is None:
+                    self.returncode = EXIT_FAILURE
+                else:
+                    self._report(result.exception)
+                    self.returncode = EXIT_ERROR
+            except BaseException as exc:  # reported as dbt's error; the step raises it
+                self._report(exc)
                 self.returncode = EXIT_ERROR
-        except BaseException as exc:  # reported as dbt's error; the step raises it
+            finally:
+                self._release()
+        except BaseException as exc:  # a failed clean-up is reported, never left to hang
             self._report(exc)
             self.returncode = EXIT_ERROR
         finally:
-            self._close_duckdb()
-            for name, value in self._saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
             self.stdout.end()
+
+    def _release(self) -> None:
+        """What a subprocess's exit would free: the build database, dbt's log handlers and
+        callback, and the environment it ran with."""
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._close_duckdb()
+        from dbt_common.events.event_manager_client import get_event_manager
+
+        manager = get_event_manager()
+        for logger in list(manager.loggers):
+            for handler in getattr(getattr(logger, "_python_logger", None), "handlers", []):
+                handler.close()
+        manager.loggers.clear()
+        manager.callbacks.clear()
 
     def _report(self, exc: BaseException) -> None:
         """An exception dbt did not log itself becomes an error line, as dbt would print it."""
@@ -116,10 +141,10 @@ class DbtThread:
                     "info": {
                         "name": "MainEncounteredError",
                         "level": "error",
-                        "msg": f"Encountered an error:\n{exc}",
+                        "msg": f"Encountered an error:\n{str(exc) or type(exc).__name__}",
                         "invocation_id": "",
                     },
-                    "data": {"exc": str(exc)},
+                    "data": {"exc": str(exc) or type(exc).__name__},
                 }
             )
         )
@@ -147,10 +172,16 @@ class DbtThread:
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
-        """dagster-dbt's answer to a terminated run (SIGINT to a subprocess): cancel the queries
-        dbt is running, as dbt does on Ctrl-C. The run process exits after the terminated step,
-        and with it this thread (a daemon); a build cut short is what a kill leaves, which the
-        next refresh rebuilds (orchestration/build_db.py)."""
+        """dagster-dbt's answer to a terminated run (SIGINT to a subprocess): what dbt does on
+        Ctrl-C. KeyboardInterrupt is raised in the thread that runs dbt's graph, which then
+        cancels its open connections and skips the nodes not yet started; the queries running
+        now are cancelled here so that it wakes up. A build cut short is what a kill leaves,
+        which the next refresh rebuilds (orchestration/build_db.py)."""
+        ident = self._thread.ident
+        if self._invoking and ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt)
+            )
         from dbt.adapters.factory import get_adapter_by_type
 
         with contextlib.suppress(Exception):  # no adapter yet: nothing runs

@@ -24,6 +24,7 @@ from dagster_dbt.asset_utils import (
     extract_runtime_selection_from_args,
     get_updated_cli_invocation_params_for_context,
 )
+from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 from packaging.version import Version
 
 from orchestration.dbt_inprocess import DbtThread
@@ -284,6 +285,12 @@ class WarehouseDbtCli(DbtCliResource):
         }
         if params.indirect_selection:
             env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
+        # as dagster-dbt does before a subprocess: a new target folder starts from the partial
+        # parse state that `make prepare` left in the project's, instead of a full parse
+        prepared = project_dir / "target" / PARTIAL_PARSE_FILE_NAME
+        if prepared.exists() and not (target_path / PARTIAL_PARSE_FILE_NAME).exists():
+            target_path.mkdir(parents=True, exist_ok=True)
+            shutil.copy(prepared, target_path / PARTIAL_PARSE_FILE_NAME)
         profile = ["--profile", self.profile] if self.profile else []
         profile += ["--target", self.target] if self.target else []
         # dbt's own console log off: dagster-dbt prints each event it receives, as it did
