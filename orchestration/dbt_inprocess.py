@@ -32,6 +32,21 @@ EXIT_ERROR = 2
 _END = object()
 
 
+def set_environment(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Add `env` to this process's environment; returns what `restore_environment` needs."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    return saved
+
+
+def restore_environment(saved: Mapping[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 class _Lines:
     """The `stdout` of a DbtThread: dbt's log lines (bytes) as the thread produces them."""
 
@@ -69,8 +84,7 @@ class DbtThread:
         self.stdout = _Lines()
         self._saw_error = False
         self._invoking = False
-        self._saved = {name: os.environ.get(name) for name in env}
-        os.environ.update(env)
+        self._saved = set_environment(env)
         self._thread = threading.Thread(target=self._run, name="dbt", daemon=True)
         self._thread.start()
 
@@ -116,11 +130,7 @@ class DbtThread:
     def _release(self) -> None:
         """What a subprocess's exit would free: the build database, dbt's log handlers and
         callback, and the environment it ran with."""
-        for name, value in self._saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_environment(self._saved)
         self._close_duckdb()
         from dbt_common.events.event_manager_client import get_event_manager
 

@@ -27,7 +27,7 @@ from dagster_dbt.asset_utils import (
 from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
 from packaging.version import Version
 
-from orchestration.dbt_inprocess import DbtThread
+from orchestration.dbt_inprocess import DbtThread, restore_environment, set_environment
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
 from orchestration.defs.jobs import NIGHTLY_FRESHNESS
@@ -333,16 +333,15 @@ def dbt_models(
     settings = warehouse.settings()
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
     context.log.info(f"dbt build as of {settings.as_of_date} on {settings.build_db}")
-    # dbt reads the build database path and DuckDB limits from the environment (profiles.yml),
-    # and dagster-dbt passes this process's environment to the dbt subprocess.
+    # dbt reads the build database path and DuckDB limits from the environment (profiles.yml):
+    # this process's, in-process, or the copy dagster-dbt gives a dbt subprocess (Spark).
     if settings.engine == "spark":
         # Spark's catalog lives only as long as dbt's session: each build writes its tables
         # afresh (the raw tables are registered from the ingestion's Parquet, macros/spark.sql)
         shutil.rmtree(settings.spark_dir / "tables", ignore_errors=True)
         stop_ingestion_spark()
         context.log.info(f"dbt build on Spark into {settings.spark_dir / 'tables'}")
-    saved = {name: os.environ.get(name) for name in settings.dbt_env()}
-    os.environ.update(settings.dbt_env())
+    saved = set_environment(settings.dbt_env())
     try:
         # A stable target path per warehouse lets dbt reuse its partial-parse state from one
         # night to the next (the default, a new folder per invocation, costs a full parse of
@@ -362,8 +361,4 @@ def dbt_models(
             invocation = dbt.cli(args, context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        restore_environment(saved)
