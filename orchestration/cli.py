@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from collections.abc import Sequence
@@ -55,7 +56,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
+    from orchestration.definitions import defs  # noqa: F401
     from orchestration.refresh import refresh_lock, run_refresh
+
+    # The definitions and the libraries they import live as long as the process: frozen, the
+    # garbage collector stops traversing them in every full collection of the run (≈ 1 s of
+    # an incremental refresh at SF1).
+    gc.freeze()
 
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
         print(
@@ -218,6 +225,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, FileExistsError) as exc:
         print(f"psw: {exc}", file=sys.stderr)
         return 2
+    finally:
+        # Python's shutdown collects the whole heap once more: after a refresh, Dagster's,
+        # dbt's and GX's millions of objects (1.8 s of a 23 s incremental refresh at SF1).
+        # Frozen, they are left to the operating system; atexit handlers still run.
+        gc.freeze()
 
 
 if __name__ == "__main__":
