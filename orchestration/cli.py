@@ -56,18 +56,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
+    # A refresh builds a large heap that lives as long as the process: the libraries and
+    # definitions it imports, then dbt's manifest and Dagster's events. Python's default is a
+    # full collection of that heap every 10 middle-generation collections: 10 in an
+    # incremental SF1 refresh, 2.8-3.2 s of its 33 s in a slow hour. Every 100, and with the
+    # definitions and libraries frozen once imported (no longer traversed at all), it is one
+    # collection of 0.4 s. Young garbage is collected as often as before.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
     from orchestration.definitions import defs  # noqa: F401
     from orchestration.refresh import refresh_lock, run_refresh
 
-    # The definitions and the libraries they import live as long as the process: frozen, the
-    # garbage collector stops traversing them in every full collection of the run (≈ 1 s of
-    # an incremental refresh at SF1). The run then adds a large long-lived heap of its own
-    # (dbt's manifest, Dagster's events): a full collection every 100 middle-generation
-    # collections instead of every 10 (13 per incremental SF1 refresh, 1.4-2.1 s, became one
-    # of ≈ 0.3 s; young garbage is collected as often as before).
     gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
 
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
         print(
@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         # Python's shutdown collects the whole heap once more: after a refresh, Dagster's,
-        # dbt's and GX's millions of objects (1.8 s of a 23 s incremental refresh at SF1).
+        # dbt's and GX's millions of objects (1.8-3 s after an incremental refresh at SF1).
         # Frozen, they are left to the operating system; atexit handlers still run.
         gc.freeze()
 
