@@ -145,16 +145,17 @@ class DbtThread:
         """An exception dbt did not log itself becomes an error line, as dbt would print it."""
         if self._saw_error:
             return
+        text = str(exc) or type(exc).__name__  # KeyboardInterrupt() has no text
         self.stdout.put(
             json.dumps(
                 {
                     "info": {
                         "name": "MainEncounteredError",
                         "level": "error",
-                        "msg": f"Encountered an error:\n{str(exc) or type(exc).__name__}",
+                        "msg": f"Encountered an error:\n{text}",
                         "invocation_id": "",
                     },
-                    "data": {"exc": str(exc) or type(exc).__name__},
+                    "data": {"exc": text},
                 }
             )
         )
