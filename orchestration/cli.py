@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from orchestration import heap
 from orchestration.instance import ensure_dagster_env
 from orchestration.settings import SettingsError, load_settings
 
@@ -56,18 +57,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
-    # A refresh builds a large heap that lives as long as the process: the libraries and
-    # definitions it imports, then dbt's manifest and Dagster's events. Python's default is a
-    # full collection of that heap every 10 middle-generation collections: 10 in an
-    # incremental SF1 refresh, 2.8-3.2 s of its 33 s in a slow hour. Every 100, and with the
-    # definitions and libraries frozen once imported (no longer traversed at all), it is one
-    # collection of 0.4 s. Young garbage is collected as often as before.
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
+    # one refresh, then exit: Python's garbage collector tuned for that (orchestration/heap.py)
+    heap.collect_rarely()
     from orchestration.definitions import defs  # noqa: F401
     from orchestration.refresh import refresh_lock, run_refresh
 
-    gc.freeze()
+    heap.freeze_imports()
 
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
         print(
