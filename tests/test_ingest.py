@@ -126,6 +126,34 @@ def test_tie_on_updated_at_later_file_wins(build_db, landing, seeds_dir):
     ]
 
 
+def test_tie_on_updated_at_in_one_batch_later_file_wins(build_db, landing, seeds_dir):
+    write_csv(landing / "partners" / "a.csv", PARTNER_COLS, [{**PARTNER, "tier": "gold"}])
+    write_csv(
+        landing / "partners" / "b.csv",
+        PARTNER_COLS,
+        [
+            {**PARTNER, "partner_id": "P2"},
+            {**PARTNER, "tier": "silver"},
+            {**PARTNER, "tier": "platinum", "updated_at": "2023-06-01 00:00:00"},
+        ],
+    )
+    result = load(build_db, "partners", landing, seeds_dir)
+    assert rows(build_db, "select partner_id, tier, _source_file from raw.partners order by 1") == [
+        ("P1", "silver", "b.csv"),
+        ("P2", "gold", "b.csv"),
+    ]
+    assert (result.rows_read, result.rows_rejected, result.rows_upserted) == (4, 0, 2)
+
+
+def test_a_rejected_row_does_not_outrank_a_good_one(with_partner, landing, seeds_dir):
+    good = {**DEAL, "stage": "won", "updated_at": "2024-06-01 00:00:00"}
+    newer_bad = {**DEAL, "stage": "closed", "updated_at": "2024-07-01 00:00:00"}
+    write_csv(landing / "deals" / "d.csv", DEAL_COLS, [good, newer_bad])
+    result = load(with_partner, "deals", landing, seeds_dir)
+    assert rows(with_partner, "select deal_id, stage from raw.deals") == [(DEAL["deal_id"], "won")]
+    assert (result.rows_rejected, result.rows_upserted) == (1, 1)
+
+
 def test_tie_within_one_file_later_row_wins(build_db, landing, seeds_dir):
     write_csv(
         landing / "partners" / "p.csv",
