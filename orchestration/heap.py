@@ -10,9 +10,9 @@ at all) and the whole heap frozen at exit, it is one collection of 0.4 s and an 
 
 Two kinds of process run a refresh and exit: `psw refresh` (orchestration/cli.py), and
 Dagster's run worker, which the run launcher starts for each run launched from the UI, the
-schedule or a sensor. Long-lived processes (the webserver, the code server, the daemon, a
-test session) keep Python's defaults: there, rarer full collections would hold cyclic garbage
-for hours.
+schedule or a sensor (`is_run_worker`). Long-lived processes (the webserver, the code server,
+the daemon, a test session) keep Python's defaults: there, rarer full collections would hold
+cyclic garbage for hours.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ def freeze_imports() -> None:
 
 def skip_exit_collection() -> None:
     """At exit, the heap is left to the operating system instead of being collected once more.
-    atexit handlers run last registered first, so this runs after those registered earlier."""
+    Every atexit handler still runs, and objects are still freed when their last reference
+    goes; what no longer runs is the finaliser (`__del__`) of an object left in a reference
+    cycle, which only the exit collection would have reached. Our code has none, and
+    `weakref.finalize` callbacks run from their own atexit hook."""
     atexit.register(gc.freeze)
 
 
@@ -51,7 +54,11 @@ def is_run_worker(argv: Sequence[str] | None = None) -> bool:
     - a process that a code server (`dagster api grpc`) spawned for a run (`DefaultRunLauncher`,
       which `dagster dev` and the local instance use). A spawned process inherits its
       parent's `sys.argv`, and a code server spawns processes only for runs.
-    The nightly job runs its steps in the run worker itself (in_process_executor)."""
+    The nightly job runs its steps in the run worker itself (in_process_executor). Assets
+    materialized from the UI outside that job run under Dagster's multiprocess executor, whose
+    step processes are spawned too and count as run workers: each runs one step and exits.
+    In the spawned worker Dagster is already imported when the definitions load, so the rarer
+    full collections start with dbt's and GX's imports."""
     argv = list(sys.argv if argv is None else argv)
     if argv[1:3] == ["api", "execute_run"]:
         return True

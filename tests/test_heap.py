@@ -35,9 +35,11 @@ def _spawn_with_argv(argv: list[str]) -> tuple[bool, tuple[int, int, int], int]:
     finally:
         sys.argv = saved
     try:
-        return queue.get(timeout=120)
+        return queue.get(timeout=120)  # a child that fails prints its traceback to stderr
     finally:
         process.join(timeout=30)
+        if process.is_alive():
+            process.terminate()
 
 
 def test_run_worker_of_the_container_launchers_is_recognised() -> None:
@@ -47,6 +49,7 @@ def test_run_worker_of_the_container_launchers_is_recognised() -> None:
 
 
 def test_a_code_server_itself_is_not_a_run_worker() -> None:
+    """Code servers are started as plain subprocesses (`dagster api grpc`), not spawned."""
     # this process was not spawned by multiprocessing, as a code server is not
     assert multiprocessing.parent_process() is None
     assert not heap.is_run_worker(CODE_SERVER_ARGV)
@@ -54,15 +57,14 @@ def test_a_code_server_itself_is_not_a_run_worker() -> None:
 
 
 def test_definitions_tune_the_collector_only_in_a_run_worker() -> None:
-    default_threshold = gc.get_threshold()
+    # the reference is a fresh process that is not a run worker, not this test process,
+    # whose collector other tests may have set
+    is_worker, default_threshold, frozen = _spawn_with_argv([sys.argv[0], "-n", "2"])
+    assert not is_worker
+    assert frozen == 0
 
     is_worker, threshold, frozen = _spawn_with_argv(CODE_SERVER_ARGV)
     assert is_worker
     assert threshold[:2] == default_threshold[:2]  # young garbage as before
     assert threshold[2] > default_threshold[2]
     assert frozen > 100_000  # the imported libraries and definitions
-
-    is_worker, threshold, frozen = _spawn_with_argv([sys.argv[0], "-n", "2"])
-    assert not is_worker
-    assert threshold == default_threshold
-    assert frozen == 0

@@ -52,8 +52,9 @@ class _Engine:
         "list_contains",
         "len",
     )
-    # Scalar reference codes and the partner key: DuckDB checks them with subqueries in the
-    # select list; Spark does not allow those in CASE, so it left-joins the code tables.
+    # Scalar reference codes: DuckDB checks them with subqueries in the select list; Spark
+    # does not allow those in CASE, so it left-joins the code tables. The partner key is a
+    # left join on both (`_code_joins`).
     joins_codes = False
 
     def lit(self, text: str) -> str:
@@ -342,8 +343,7 @@ def typed_select(entity: Entity, source: str, dialect: Dialect = "duckdb") -> st
 
     `source` must have the contract columns as text plus `_source_file` and `_source_row`.
     Both dialects give `_source_file`, `_source_row`, `t_<column>` (the trimmed text), the typed
-    columns, `_reason` and `_record` (the original values as JSON, for rejected rows); DuckDB's
-    select also carries the columns of its joins.
+    columns, `_reason` and `_record` (the original values as JSON, for rejected rows).
     """
     sql = _ENGINES[dialect]
     # lists of codes only for the list columns (partners); scalar codes use semi joins
