@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 import time
 from collections.abc import Sequence
@@ -218,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # every psw command runs once and exits: no collection of the whole heap at shutdown
+    heap.skip_exit_collection()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -225,11 +226,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, FileExistsError) as exc:
         print(f"psw: {exc}", file=sys.stderr)
         return 2
-    finally:
-        # Python's shutdown collects the whole heap once more: after a refresh, Dagster's,
-        # dbt's and GX's millions of objects (1.8-3 s after an incremental refresh at SF1).
-        # Frozen, they are left to the operating system; atexit handlers still run.
-        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class _Engine:
     )
     # Scalar reference codes: DuckDB checks them with subqueries in the select list; Spark
     # does not allow those in CASE, so it left-joins the code tables. The partner key is a
-    # left join on both (`_code_joins`).
+    # left join on both (`_rule_joins`).
     joins_codes = False
 
     def lit(self, text: str) -> str:
@@ -313,7 +313,7 @@ def _reasons(column: Column, sql: _Engine) -> list[str]:
     return out
 
 
-def _code_joins(entity: Entity, sql: _Engine, dialect: Dialect) -> list[str]:
+def _rule_joins(entity: Entity, dialect: Dialect) -> list[str]:
     """The left joins of the reject rules: the partner foreign key on both engines, and on
     Spark one per checked code column, standing in for DuckDB's subqueries.
 
@@ -322,6 +322,7 @@ def _code_joins(entity: Entity, sql: _Engine, dialect: Dialect) -> list[str]:
     CASE, DuckDB decorrelated it into a delim join that buffered the whole batch first (SF10
     deals: 28 s of a 37 s batch, spilling at the 4GB memory limit; `EXPLAIN ANALYZE`).
     """
+    sql = _ENGINES[dialect]
     joins = []
     if sql.joins_codes:
         joins = [
@@ -381,7 +382,7 @@ def typed_select(entity: Entity, source: str, dialect: Dialect = "duckdb") -> st
         if entity.fx_date is not None
         else ""
     )
-    fx_join = "\n  ".join(j for j in [fx_join, *_code_joins(entity, sql, dialect)] if j)
+    fx_join = "\n  ".join(j for j in [fx_join, *_rule_joins(entity, dialect)] if j)
     reason_sql = ",\n        ".join(reasons)
     step, parsed = "texts", ""
     if parts := sql.parsed(list(entity.columns)):
