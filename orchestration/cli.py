@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from orchestration import heap
 from orchestration.instance import ensure_dagster_env
 from orchestration.settings import SettingsError, load_settings
 
@@ -56,12 +55,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
-    # one refresh, then exit: Python's garbage collector tuned for that (orchestration/heap.py)
-    heap.collect_rarely()
-    from orchestration.definitions import defs  # noqa: F401
     from orchestration.refresh import refresh_lock, run_refresh
-
-    heap.freeze_imports()
 
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
         print(
@@ -217,8 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # every psw command runs once and exits: no collection of the whole heap at shutdown
-    heap.skip_exit_collection()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,13 +1,5 @@
 """Everything Dagster shows: assets, checks, the nightly job, its schedule and sensors."""
 
-from orchestration import heap
-
-# Loaded in Dagster's run worker, a process for one run: Python's garbage collector tuned for
-# that before the imports (orchestration/heap.py). Long-lived processes keep the defaults.
-RUN_WORKER = heap.is_run_worker()
-if RUN_WORKER:
-    heap.collect_rarely()
-
 import dagster as dg
 
 from orchestration.alerts import alert_channels
@@ -27,7 +19,3 @@ defs = dg.Definitions(
     sensors=[landing_zone_sensor, failure_alert],
     resources={"dbt": dbt_resource(), "warehouse": Warehouse(), "alerts": alert_channels()},
 )
-
-if RUN_WORKER:
-    heap.freeze_imports()
-    heap.skip_exit_collection()

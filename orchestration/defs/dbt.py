@@ -4,30 +4,15 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from functools import cached_property
-from importlib.metadata import version as installed_version
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DbtCliInvocation,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
-from dagster_dbt.asset_utils import (
-    DBT_INDIRECT_SELECTION_ENV,
-    extract_runtime_selection_from_args,
-    get_updated_cli_invocation_params_for_context,
-)
-from dagster_dbt.core.dbt_cli_invocation import PARTIAL_PARSE_FILE_NAME
-from packaging.version import Version
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_inprocess import DbtThread, restore_environment, set_environment
 from orchestration.dbt_project import dbt_project
 from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
 from orchestration.defs.jobs import NIGHTLY_FRESHNESS
@@ -238,76 +223,20 @@ def dbt_args(command: str, dbt_vars: Mapping[str, object]) -> list[str]:
     return [command, "--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
 
 
-class WarehouseDbtCli(DbtCliResource):
-    """dagster-dbt's CLI resource without two costs it pays before every dbt command.
-
-    `DbtCliResource.cli` first runs `dbt --version` in a subprocess to learn dbt's version
-    (≈ 3 s: a full dbt import) and then builds a dbt adapter in this process, loading dbt's
-    macros (≈ 4.5 s), only so that `fetch_row_counts()` / `fetch_column_metadata()` could query
-    the warehouse. The dbt we run is the dbt-core of this environment (`dbt_resource`), so its
-    version is the installed package's; and our row counts and schemas come from DuckDB after
-    dbt exits (`describe_outputs`), so no adapter is needed. Together ≈ 7.5 s off every refresh.
-    """
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return Version(installed_version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        return None
-
-    def cli_in_process(
-        self, args: Sequence[str], *, context: dg.AssetExecutionContext, target_path: Path
-    ) -> DbtCliInvocation:
-        """`cli(args, context=..., target_path=...)` with dbt in a thread of this process
-        (orchestration/dbt_inprocess.py) instead of a subprocess: the same selection of the
-        context's assets, environment and event stream, without a second Python start-up."""
-        cleaned, selects, excludes = extract_runtime_selection_from_args(args)
-        params = get_updated_cli_invocation_params_for_context(
-            context=context,
-            manifest={},
-            dagster_dbt_translator=DagsterDbtTranslator(),
-            runtime_selects=selects,
-            runtime_excludes=excludes,
-        )
-        project = params.dbt_project
-        project_dir = Path(project.project_dir if project else self.project_dir)
-        env = {
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "DBT_LOG_FORMAT": "json",  # dbt.log, as with dagster-dbt's subprocess
-            "DBT_TARGET_PATH": os.fspath(target_path),
-            "DBT_LOG_PATH": os.fspath(target_path),
-            "DBT_PROJECT_DIR": str(project_dir),
-            # a subprocess found profiles.yml in its working directory, the project
-            "DBT_PROFILES_DIR": self.profiles_dir
-            or os.environ.get("DBT_PROFILES_DIR")
-            or str(project_dir),
-        }
-        if params.indirect_selection:
-            env[DBT_INDIRECT_SELECTION_ENV] = params.indirect_selection
-        # as dagster-dbt does before a subprocess: a new target folder starts from the partial
-        # parse state that `make prepare` left in the project's, instead of a full parse
-        prepared = project_dir / "target" / PARTIAL_PARSE_FILE_NAME
-        if prepared.exists() and not (target_path / PARTIAL_PARSE_FILE_NAME).exists():
-            target_path.mkdir(parents=True, exist_ok=True)
-            shutil.copy(prepared, target_path / PARTIAL_PARSE_FILE_NAME)
-        profile = ["--profile", self.profile] if self.profile else []
-        profile += ["--target", self.target] if self.target else []
-        # dbt's own console log off: dagster-dbt prints each event it receives, as it did
-        # with a subprocess's output
-        dbt_args = [*self.global_config_flags, *cleaned, *profile, *params.selection_args]
-        return DbtCliInvocation(
-            process=DbtThread([*dbt_args, "--log-level", "none", "--no-use-colors"], env),  # type: ignore[arg-type]
-            manifest=params.manifest,
-            dagster_dbt_translator=params.dagster_dbt_translator,
-            project_dir=project_dir,
-            target_path=target_path,
-            raise_on_error=True,
-            context=context,
-            adapter=None,
-            cli_version=self._cli_version,
-            project=params.dbt_project,
-        )
+@contextmanager
+def dbt_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` added to this process's environment while dbt starts: dagster-dbt hands a dbt
+    subprocess a copy of it (profiles.yml reads the build database and DuckDB limits there)."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
@@ -315,7 +244,7 @@ def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
     # dbt runs as a subprocess: use the dbt of this interpreter's environment, which is not
     # necessarily on PATH (e.g. `.venv/bin/psw` called from a shell without the venv).
     executable = Path(sys.executable).parent / "dbt"
-    return WarehouseDbtCli(
+    return DbtCliResource(
         project_dir=str(project_dir) if project_dir else dbt_project,
         dbt_executable=str(executable) if executable.exists() else "dbt",
     )
@@ -333,32 +262,22 @@ def dbt_models(
     settings = warehouse.settings()
     settings.temp_dir.mkdir(parents=True, exist_ok=True)
     context.log.info(f"dbt build as of {settings.as_of_date} on {settings.build_db}")
-    # dbt reads the build database path and DuckDB limits from the environment (profiles.yml):
-    # this process's, in-process, or the copy dagster-dbt gives a dbt subprocess (Spark).
     if settings.engine == "spark":
         # Spark's catalog lives only as long as dbt's session: each build writes its tables
         # afresh (the raw tables are registered from the ingestion's Parquet, macros/spark.sql)
         shutil.rmtree(settings.spark_dir / "tables", ignore_errors=True)
         stop_ingestion_spark()
         context.log.info(f"dbt build on Spark into {settings.spark_dir / 'tables'}")
-    saved = set_environment(settings.dbt_env())
-    try:
-        # A stable target path per warehouse lets dbt reuse its partial-parse state from one
-        # night to the next (the default, a new folder per invocation, costs a full parse of
-        # the project each time). It lives beside the build database it describes: one dbt
-        # writes it at a time (the duckdb_writer pool), and refreshes of other warehouses
-        # (tests, a second vendor) never share it. The manifest the definitions load stays in
-        # dbt_project/target, prepared once by `make install`.
-        target = settings.warehouse_dir / "dbt_target"
-        # D and W reach dbt through the environment (see macros/dates.sql): unchanged
-        # command-line vars keep dbt's partial parse valid from one night to the next.
-        logs = ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
-        logs += ["--log-level-file", settings.dbt_log_file_level]
-        args = ["build", *logs]
-        if settings.engine == "duckdb" and isinstance(dbt, WarehouseDbtCli):
-            invocation = dbt.cli_in_process(args, context=context, target_path=target)
-        else:  # Spark: dbt's Spark session (a JVM) lives and ends with a dbt process
-            invocation = dbt.cli(args, context=context, target_path=target)
+    # A stable target path per warehouse lets dbt reuse its partial-parse state from one night
+    # to the next (a new folder per invocation costs a full parse each time). It lives beside
+    # the build database it describes: one dbt writes it at a time (the duckdb_writer pool),
+    # and refreshes of other warehouses (tests, a second vendor) never share it. The manifest
+    # the definitions load stays in dbt_project/target, prepared once by `make install`.
+    target = settings.warehouse_dir / "dbt_target"
+    # D and W reach dbt through the environment (see macros/dates.sql): unchanged command-line
+    # vars keep dbt's partial parse valid from one night to the next.
+    args = ["build", "--log-path", str(settings.warehouse_dir / "dbt_logs")]
+    args += ["--log-level-file", settings.dbt_log_file_level]
+    with dbt_environment(settings.dbt_env()):
+        invocation = dbt.cli(args, context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
-    finally:
-        restore_environment(saved)

@@ -1,6 +1,7 @@
-"""dbt runs inside the run's process (orchestration/dbt_inprocess.py): its errors still fail the
-step with dbt's own message, the build database is released for the next run in the same
-process, and a subset of the dbt assets (a UI selection) builds only that subset."""
+"""The dbt step runs dbt as dagster-dbt documents it (`dbt.cli([...], context=context).stream()`,
+a dbt subprocess): its errors fail the step with dbt's own message, a subset of the dbt assets
+(a UI selection) builds only that subset with its table metadata, and terminating the run stops
+dbt."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def test_a_dbt_error_fails_the_step_with_dbts_message_and_the_next_run_succeeds(
     assert fingerprint(warehouse) == before  # BI still reads the previous night
 
     # The same process runs dbt again on the repaired project: nothing of the failed
-    # invocation (its DuckDB handle, dbt's state) is left in the way.
+    # invocation is left in the way.
     shutil.copy(DBT_PROJECT_DIR / BROKEN, model)
     again = job_runner.run(landing, warehouse, seeds, as_of=metrics.AS_OF)
     assert again.success, again.summary()
@@ -54,7 +55,7 @@ def test_a_selection_of_dbt_assets_builds_only_those(
     metrics_warehouse: Path, job_runner: JobRunner, tmp_path: Path
 ):
     """As when a data engineer materializes one mart from the UI: dagster-dbt's selection
-    reaches the dbt that runs in-process."""
+    reaches dbt, and the table metadata is read after dbt exits."""
     warehouse = copy_warehouse(metrics_warehouse, tmp_path / "warehouse")
     seeds = metrics.write_seeds(tmp_path / "seeds")
     mart = dg.AssetKey(["marts", "mart_vertical_depth"])
@@ -82,15 +83,57 @@ def test_a_selection_of_dbt_assets_builds_only_those(
     assert checks == {mart}  # that mart's dbt tests, not the others'
 
 
-def test_a_terminated_run_stops_dbt_as_ctrl_c_would(tmp_path: Path):
-    """dagster-dbt answers a terminated run with `send_signal` on the dbt "process": the query
-    in flight is cancelled, no further node starts, dbt ends, and the database is released."""
-    import json
+SLOW_RUN = """
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+@dbt_assets(manifest=Path(sys.argv[1]) / "target" / "manifest.json")
+def slow_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()
+
+dbt = DbtCliResource(project_dir=sys.argv[1], dbt_executable=sys.argv[2])
+dg.materialize([slow_dbt], resources={"dbt": dbt})
+"""
+
+
+def _dbt_processes(parent: int) -> list[int]:
+    """Processes whose parent is `parent` and whose command line runs dbt."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "dbt" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_terminated_run_stops_dbt(tmp_path: Path):
+    """A run interrupted while dbt works (Ctrl-C, or Dagster terminating the run): dagster-dbt
+    passes the interrupt to the dbt subprocess, the query in flight stops, no further node
+    starts, dbt exits and the database is released."""
+    import os
+    import signal
+    import subprocess
+    import sys
     import time
 
     import duckdb
-
-    from orchestration.dbt_inprocess import EXIT_ERROR, DbtThread
 
     project = tmp_path / "project"
     (project / "models").mkdir(parents=True)
@@ -107,30 +150,50 @@ def test_a_terminated_run_stops_dbt_as_ctrl_c_would(tmp_path: Path):
         "{{ config(materialized='table') }}\n"
         "select sum(a.range * b.range) as s from range(1000000) a, range(1000000) b\n"
     )
-    # independent of `slow`: dbt would start it next if it only saw `slow` fail
-    (project / "models" / "next_one.sql").write_text(
+    # independent of `slow`, and after it in name order: dbt would start it next if it only
+    # saw `slow` fail
+    (project / "models" / "zz_next_one.sql").write_text(
         "{{ config(materialized='table') }}\nselect 1 as one\n"
     )
+    script = tmp_path / "slow_run.py"
+    script.write_text(SLOW_RUN)
     env = {
-        "DBT_PROJECT_DIR": str(project),
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
         "DBT_PROFILES_DIR": str(project),
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    dbt = DbtThread(["build", "--log-level", "none"], env)
-    started = None
-    after_signal: list[str] = []
-    for line in dbt.stdout:
-        event = json.loads(line)
-        if started is not None:
-            after_signal.append(event["info"]["msg"])
-        elif event["info"]["name"] == "LogStartLine" and "slow" in event["info"]["msg"]:
-            started = time.monotonic()
-            time.sleep(1)  # the query is running
-            dbt.send_signal(2)
-    assert started is not None, "dbt never started the slow model"
-    assert dbt.wait(timeout=60) == EXIT_ERROR  # interrupted, as by Ctrl-C
-    assert time.monotonic() - started < 30
-    assert not [m for m in after_signal if "START" in m and "next_one" in m], after_signal
-    duckdb.connect(str(db), read_only=True).close()  # released
+    dbt_cli = str(Path(sys.executable).parent / "dbt")
+    subprocess.run([dbt_cli, "parse"], cwd=project, env=env, check=True, capture_output=True)
+    run = subprocess.Popen(
+        [sys.executable, str(script), str(project), dbt_cli],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        dbt: list[int] = []
+        while not dbt and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.5)
+            dbt = [pid for pid in _dbt_processes(run.pid) if db.exists()]
+        assert dbt, "dbt never started: " + (run.stdout.read().decode() if run.poll() else "")
+        time.sleep(3)  # the slow query is running
+        run.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        output = run.communicate(timeout=90)[0].decode()
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert time.monotonic() - interrupted < 60, output
+    assert run.returncode != 0, output
+    assert not [pid for pid in dbt if _alive(pid)], f"dbt still runs after the interrupt\n{output}"
+    con = duckdb.connect(str(db))  # released: it opens for writing
+    try:
+        tables = {
+            row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()
+        }
+    finally:
+        con.close()
+    assert "zz_next_one" not in tables, "dbt started another node after the interrupt"
