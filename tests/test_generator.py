@@ -345,3 +345,22 @@ def test_end_date_moves_the_calendar(tmp_path: Path) -> None:
     con = load(tmp_path, tmp_path / "build.duckdb")
     assert one(con, "select max(registered_on) from raw.deals") <= date(2025, 3, 31)
     assert one(con, "select count(*) from audit.rejected_rows") == 0
+
+
+def test_partner_types_come_from_the_seed(tmp_path: Path, seeds_dir: Path) -> None:
+    """A partner type added to the seeds only is generated too (with the default share)."""
+    with (seeds_dir / "partner_types.csv").open("a", encoding="utf-8") as fh:
+        fh.write("marketplace,Cloud Marketplace,Lists and bills the product in a cloud store.\n")
+    with (seeds_dir / "partner_type_aliases.csv").open("a", encoding="utf-8") as fh:
+        fh.write("Cloud Marketplace,marketplace\n")
+    generate(tmp_path / "landing", scale=0.05, seed=5, dirty_rate=0.0, seeds_dir=seeds_dir)
+    con = duckdb.connect()
+    types = dict(
+        con.execute(
+            "select lower(trim(partner_type)), count(*) from read_csv(?, all_varchar = true) "
+            "group by 1",
+            [str(tmp_path / "landing" / "partners" / "*.csv")],
+        ).fetchall()
+    )
+    assert types.get("marketplace", 0) + types.get("cloud marketplace", 0) > 0, types
+    assert set(PARTNER_TYPES) <= set(types), types

@@ -33,7 +33,7 @@ from orchestration.generator.common import (
 )
 from orchestration.generator.partners import TYPE_SEGMENTS, Partners
 from orchestration.generator.reference import Reference
-from orchestration.ingest.contract import DEAL_SOURCES, DEAL_STAGES, PARTNER_TYPES, SEGMENTS
+from orchestration.ingest.contract import DEAL_SOURCES, DEAL_STAGES, SEGMENTS
 
 STAGE_MIX = {
     "won": 0.35,
@@ -76,7 +76,7 @@ class DealModel:
         self.served_w = np.take_along_axis(partners.served, order, axis=1) * (
             country_accounts[order] + 1e-9
         )
-        pref = np.array([TYPE_SEGMENTS.get(t, (1, 1, 1)) for t in PARTNER_TYPES])
+        pref = np.array([TYPE_SEGMENTS.get(t, (1, 1, 1)) for t in partners.types])
         self.segment_w = partners.segments * (pref[partners.type_idx] + 0.05) * SEGMENT_DEALS
         self.rates, self.base = ref.rate_table(int(month_of(np.array([calendar.end]))[0]))
         self.whole = np.array([c in ZERO_DECIMAL for c in ref.currencies])

@@ -29,7 +29,7 @@ from orchestration.generator.common import (
 )
 from orchestration.generator.partners import Partners
 from orchestration.generator.reference import Reference
-from orchestration.ingest.contract import INCENTIVE_PROGRAMS, INCENTIVE_STATUSES, PARTNER_TYPES
+from orchestration.ingest.contract import INCENTIVE_PROGRAMS, INCENTIVE_STATUSES
 
 STATUS_MIX = {"accrued": 0.10, "approved": 0.30, "paid": 0.52, "clawed_back": 0.08}
 # Program mix per partner type, programs in the order:
@@ -88,7 +88,7 @@ class IncentiveModel:
         mix = np.array(
             [
                 [PROGRAM_MIX.get(t, (1,) * 7)[PROGRAM_ORDER.index(g)] for g in INCENTIVE_PROGRAMS]
-                for t in PARTNER_TYPES
+                for t in partners.types
             ],
             dtype=np.float64,
         )

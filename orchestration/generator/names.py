@@ -6,7 +6,6 @@ import numpy as np
 
 from orchestration.generator.common import pick
 from orchestration.generator.reference import Reference
-from orchestration.ingest.contract import PARTNER_TYPES
 
 _PREFIXES = [
     "Northwind",
@@ -103,7 +102,7 @@ def partner_names(
     word = rng.integers(0, 1 << 30, n)
     out = []
     for i in range(n):
-        words = _TYPE_WORDS.get(PARTNER_TYPES[type_idx[i]], ("Partners",))
+        words = _TYPE_WORDS.get(ref.partner_types[type_idx[i]], ("Partners",))
         parts = [_PREFIXES[prefix[i]]]
         if core[i] >= 0:
             parts.append(_CORES[core[i]])
@@ -134,7 +133,7 @@ def type_labels(rng: np.random.Generator, type_idx: np.ndarray, ref: Reference) 
     how = pick(rng, [1, 1, 1, 1], n)
     out = []
     for i in range(n):
-        canonical = PARTNER_TYPES[type_idx[i]]
+        canonical = ref.partner_types[type_idx[i]]
         aliases = ref.aliases.get(canonical, ())
         label = aliases[alias_pick[i] % len(aliases)] if use_alias[i] and aliases else canonical
         out.append(_vary(label, int(how[i])) if vary[i] else label)

@@ -18,8 +18,12 @@ from orchestration.generator.common import (
     trend_days,
 )
 from orchestration.generator.reference import Reference
-from orchestration.ingest.contract import PARTNER_TYPES, PROGRAM_STATUSES, TIERS
+from orchestration.ingest.contract import PROGRAM_STATUSES, TIERS
 
+# The sample's story per partner type. The types themselves come from the partner_types seed: a
+# type these tables do not name gets DEFAULT_TYPE_SHARE of the partners (before normalising)
+# and neutral productivity and segments.
+DEFAULT_TYPE_SHARE = 0.03
 TYPE_MIX = {
     "reseller": 0.38,
     "msp": 0.18,
@@ -54,6 +58,8 @@ TYPE_SEGMENTS = {
 }
 TIER_MIX = (0.45, 0.30, 0.18, 0.07)
 STATUS_MIX = {"applied": 0.08, "enrolled": 0.75, "suspended": 0.05, "terminated": 0.12}
+# HQ mix by region; regions come from the countries seed, and one this table does not name
+# gets partners in proportion to its addressable revenue.
 REGION_MIX = {"NA": 0.40, "EMEA": 0.33, "APAC": 0.17, "LATAM": 0.10}
 DORMANT_BY_TIER = (0.70, 0.45, 0.25, 0.05)  # share of partners that went quiet, by tier
 WEIGHT_SIGMA = 0.7
@@ -64,6 +70,7 @@ APPLIED, ENROLLED, SUSPENDED, TERMINATED = (PROGRAM_STATUSES.index(s) for s in S
 @dataclass
 class Partners:
     n: int
+    types: tuple[str, ...]  # the partner types (the seed's), indexed by type_idx
     type_idx: np.ndarray
     tier: np.ndarray
     status: np.ndarray
@@ -98,11 +105,10 @@ def build_partners(
     n: int, ref: Reference, calendar: Calendar, rng: np.random.Generator
 ) -> Partners:
     end = calendar.end
-    type_idx = pick(rng, _mix(TYPE_MIX, PARTNER_TYPES), n)
+    types = ref.partner_types
+    type_idx = pick(rng, _mix(TYPE_MIX, types, DEFAULT_TYPE_SHARE), n)
     status = pick(rng, _mix(STATUS_MIX, PROGRAM_STATUSES), n)
-    weight = (
-        rng.lognormal(0.0, WEIGHT_SIGMA, n) * _mix(TYPE_PRODUCTIVITY, PARTNER_TYPES, 1.0)[type_idx]
-    )
+    weight = rng.lognormal(0.0, WEIGHT_SIGMA, n) * _mix(TYPE_PRODUCTIVITY, types, 1.0)[type_idx]
 
     # Tier follows productivity (with noise); applicants are registered.
     score = np.log(weight) + rng.normal(0.0, 0.6, n)
@@ -117,10 +123,8 @@ def build_partners(
 
     strategic = np.zeros(n, dtype=bool)
     n_strategic = max(1, round(0.01 * n)) if n >= 50 else 0
-    alliance = np.isin(
-        type_idx,
-        [PARTNER_TYPES.index("strategic_alliance"), PARTNER_TYPES.index("system_integrator")],
-    )
+    alliances = [types.index(t) for t in ("strategic_alliance", "system_integrator") if t in types]
+    alliance = np.isin(type_idx, alliances)
     candidates = np.flatnonzero(status == ENROLLED)
     if n_strategic and len(candidates):
         rank = (
@@ -144,13 +148,15 @@ def build_partners(
     others = np.where(same_region, revenue[None, :], 0.0)
     others[np.arange(n), hq] = 0.0
     # HQ plus 0-3 other countries of its region (distributors tend to cover more).
-    k = pick(rng, [0.35, 0.30, 0.20, 0.15], n) + (type_idx == PARTNER_TYPES.index("distributor"))
+    k = pick(rng, [0.35, 0.30, 0.20, 0.15], n) + np.isin(
+        type_idx, [types.index(t) for t in ("distributor",) if t in types]
+    )
     served = top_k(rng, others, np.minimum(k, 3))
     served[np.arange(n), hq] = True
     list_served = rng.random(n) >= 0.20
     served &= list_served[:, None] | (np.arange(len(ref.countries))[None, :] == hq[:, None])
 
-    seg_pref = np.array([TYPE_SEGMENTS.get(t, (1.0, 1.0, 1.0)) for t in PARTNER_TYPES])[type_idx]
+    seg_pref = np.array([TYPE_SEGMENTS.get(t, (1.0, 1.0, 1.0)) for t in types])[type_idx]
     segments = top_k(rng, seg_pref, pick(rng, [0.45, 0.35, 0.20], n) + 1)
     specialist = rng.random(n) >= 0.55
     verticals = top_k(rng, np.ones((n, len(ref.verticals))), pick(rng, [0.5, 0.3, 0.2], n) + 1)
@@ -174,6 +180,7 @@ def build_partners(
     active_until = np.where(dormant, end - 365 - rng.integers(1, 540, n), end)
     partners = Partners(
         n=n,
+        types=types,
         type_idx=type_idx,
         tier=tier,
         status=status,

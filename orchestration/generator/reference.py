@@ -1,8 +1,9 @@
 """Reference data the generator draws from, read from the seeds (never duplicated in code).
 
 Countries are those of `market_segments.csv` (regions from `countries.csv`), verticals from
-`verticals.csv`, type aliases from `partner_type_aliases.csv`, currencies and rates from
-`fx_rates.csv`. Segment codes and partner types come from the landing contract.
+`verticals.csv`, partner types from `partner_types.csv` and their aliases from
+`partner_type_aliases.csv`, currencies and rates from `fx_rates.csv`. Segment codes come from the
+landing contract.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.ingest.contract import PARTNER_TYPES, SEGMENTS
+from orchestration.ingest.contract import SEGMENTS
 
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -81,6 +82,7 @@ class Reference:
     country_region: np.ndarray  # region index per country
     regions: tuple[str, ...]
     verticals: tuple[str, ...]
+    partner_types: tuple[str, ...]  # canonical types, in the seed's order
     aliases: dict[str, tuple[str, ...]]  # canonical type -> aliases (as in the seed)
     # Market cells ordered by (country, segment, vertical).
     cell_country: np.ndarray
@@ -113,7 +115,9 @@ def load_reference(seeds_dir: Path) -> Reference:
         r["country_code"].upper(): r["region"] for r in _rows(seeds_dir / "countries.csv")
     }
     verticals = tuple(r["vertical_code"].lower() for r in _rows(seeds_dir / "verticals.csv"))
-    aliases: dict[str, list[str]] = {t: [] for t in PARTNER_TYPES}
+    type_rows = _rows(seeds_dir / "partner_types.csv")
+    partner_types = tuple(r["partner_type"].lower() for r in type_rows if r["partner_type"])
+    aliases: dict[str, list[str]] = {t: [] for t in partner_types}
     for r in _rows(seeds_dir / "partner_type_aliases.csv"):
         canonical = r["partner_type"].strip().lower()
         if canonical in aliases and r["alias"]:
@@ -176,6 +180,7 @@ def load_reference(seeds_dir: Path) -> Reference:
         ),
         regions=regions,
         verticals=verticals,
+        partner_types=partner_types,
         aliases={t: tuple(a) for t, a in aliases.items()},
         cell_country=np.array(cols[0], dtype=np.int64),
         cell_segment=np.array(cols[1], dtype=np.int64),
