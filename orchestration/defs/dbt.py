@@ -276,7 +276,10 @@ def dbt_models(
     target = settings.warehouse_dir / "dbt_target"
     # D and W reach dbt through the environment (see macros/dates.sql): unchanged command-line
     # vars keep dbt's partial parse valid from one night to the next.
-    args = ["build", "--log-path", str(settings.warehouse_dir / "dbt_logs")]
+    # The dbt unit tests (models/**/_unit_tests.yml) test the SQL, not the night's data: they
+    # run in `make test-fast` / `make test` (orchestration/dbt_unit.py), not in every refresh.
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    args += ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
     args += ["--log-level-file", settings.dbt_log_file_level]
     with dbt_environment(settings.dbt_env()):
         invocation = dbt.cli(args, context=context, target_path=target)

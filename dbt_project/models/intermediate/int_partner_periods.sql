@@ -92,7 +92,7 @@ final as (
         partner_type,
         period_end,
         is_enrolled,
-        (is_enrolled and last_event_on > window_start) as is_active,
+        (is_enrolled and coalesce(last_event_on > window_start, false)) as is_active,
         last_event_on,
         first_win_on,
         -- set whenever the first win happened by P; the median counts enrolled partners only
