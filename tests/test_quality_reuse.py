@@ -97,7 +97,13 @@ def test_a_changed_row_parameter_or_suite_is_validated_again(db, seeds, tmp_path
     shutil.copytree(EXPECTATIONS_DIR, folder)
     path = folder / "marts" / "mart_vertical_depth.json"
     data = json.loads(path.read_text())
-    data["expectations"].append({"type": "expect_table_row_count_to_equal", "kwargs": {"value": 0}})
+    data["expectations"].append(
+        {
+            "type": "expect_table_row_count_to_equal",
+            "kwargs": {"value": 0},
+            "meta": {"rule": "a test rule", "spec": "§7 Quality gates"},
+        }
+    )
     path.write_text(json.dumps(data))
     (suite,) = [s for s in load_suites(folder) if s.name == "mart_vertical_depth"]
     fourth = gate(db, suite_targets(suite), warehouse, seeds, run_name="night-4", reuse=True)

@@ -9,11 +9,16 @@ import duckdb
 import pytest
 
 from orchestration.defs.quality import DBT_KEYS, RAW_KEYS, gate_targets
-from orchestration.ingest.contract import DEAL_STAGES, PARTNER_TYPES
+from orchestration.ingest.contract import DEAL_STAGES
 from orchestration.quality.batches import BatchError, batch_sql, draw_batch, table_columns
-from orchestration.quality.parameters import contract_code_sets
+from orchestration.quality.parameters import (
+    SEED_CODE_SETS,
+    contract_code_sets,
+    gate_parameters,
+    seed_code_sets,
+)
 from orchestration.quality.suites import SuiteError, build_gx_suite, load_suites, parse_suite
-from orchestration.settings import EXPECTATIONS_DIR, load_settings
+from orchestration.settings import EXPECTATIONS_DIR, SEEDS_DIR, load_settings
 
 SUITES = load_suites(EXPECTATIONS_DIR)
 
@@ -46,15 +51,29 @@ def test_every_suite_builds_into_gx(suite):
 
 
 def test_every_parameter_a_suite_uses_exists():
-    known = {*contract_code_sets(), "reject_threshold_pct", "reject_min_rows"}
+    known = {*contract_code_sets(), *SEED_CODE_SETS, "reject_threshold_pct", "reject_min_rows"}
     for suite in SUITES:
         assert suite.parameters_used() <= known, suite.path
 
 
-def test_contract_code_sets_are_parameters():
+def test_contract_code_sets_are_parameters_and_seed_code_sets_come_from_the_seeds(tmp_path):
     codes = contract_code_sets()
     assert codes["deal_stages"] == list(DEAL_STAGES)
-    assert codes["partner_types"] == list(PARTNER_TYPES)
+    assert "partner_types" not in codes  # a seed holds them (SPEC §4)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "partner_types.csv").write_text(
+        "partner_type,partner_type_name\n Reseller ,R\nmarketplace,M\nRESELLER,dup\n"
+    )
+    (seeds / "countries.csv").write_text("country_code,country_name,region\nUS,U,NA\nFR,F,EU\n")
+    assert seed_code_sets(seeds) == {
+        "partner_types": ["reseller", "marketplace"],
+        "regions": ["NA", "EU"],
+    }
+    params = gate_parameters(load_settings(), "run-1", seeds)
+    assert params["partner_types"] == ["reseller", "marketplace"]
+    assert params["deal_stages"] == list(DEAL_STAGES)
+    assert "reseller" in seed_code_sets(SEEDS_DIR)["partner_types"]
 
 
 def test_a_suite_guarding_an_unknown_asset_is_refused(tmp_path):
@@ -77,7 +96,13 @@ def test_bad_files_are_named_with_what_to_fix(tmp_path):
     bad = {
         "name": "bad",
         "meta": {"guards": ["raw/deals"], "batch": {"table": "raw.deals"}},
-        "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "x"}}],
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_purple",
+                "kwargs": {"column": "x"},
+                "severity": "warning",
+            }
+        ],
     }
     suite = parse_suite(tmp_path / "bad.json", bad)
     with pytest.raises(
@@ -109,12 +134,16 @@ def con():
 
 
 def suite_of(expectations: list[dict], **batch: object) -> object:
+    """A suite of `expectations`, each blocking and naming a rule of SPEC (as suites.py asks)."""
+    named = [
+        {"meta": {"rule": "a test rule", "spec": "§7 Quality gates"}, **e} for e in expectations
+    ]
     return parse_suite(
         Path("t.json"),
         {
             "name": "t",
             "meta": {"guards": ["raw/deals"], "batch": {"table": "raw.deals", **batch}},
-            "expectations": expectations,
+            "expectations": named,
         },
     )
 

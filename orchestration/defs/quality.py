@@ -19,6 +19,9 @@ one failure message per step; GX is imported once per run process):
 A failing critical expectation fails its check (severity ERROR) and then the step, with a
 message naming each expectation, the asset, the table and failing keys; publish is skipped, so
 yesterday's serving file stays as it was. tests/test_quality_job.py proves it with real runs.
+Only the contract blocks (SPEC §7 "What may block"): a critical expectation names the SPEC rule
+it enforces in `meta.spec` (suites.py refuses a file where one does not); a plausibility rule is
+a warning, whose failure shows as a WARN check and in the Data Docs and never blocks.
 """
 
 from collections.abc import Callable, Iterator
@@ -30,7 +33,12 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.dbt import dbt_models
-from orchestration.defs.ingest import WRITER_POOL, ingest_assets, seeds_dir_of
+from orchestration.defs.ingest import (
+    WRITER_POOL,
+    ingest_assets,
+    seeds_dir_of,
+    settle_pending_loads,
+)
 from orchestration.ingest.reference import register_reference
 from orchestration.quality.gate import GateReport, Target, run_gate
 from orchestration.quality.parameters import gate_parameters
@@ -156,16 +164,18 @@ def run_checks(
     warehouse: Warehouse,
     targets: list[Target],
     gate: str,
+    seeds_dir: Path,
     prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> Iterator[dg.AssetCheckResult]:
-    """Validate the selected targets, yield their results, then fail if any blocks."""
+    """Validate the selected targets, yield their results, then fail if any blocks. Code sets
+    that a seed holds (partner types, regions) are read from `seeds_dir`."""
     settings = warehouse.settings()
     selected = context.selected_asset_check_keys
     chosen = [t for t in targets if _check_key(t) in selected]
     report = run_gate(
         settings.build_db,
         chosen,
-        gate_parameters(settings, context.run.run_id),
+        gate_parameters(settings, context.run.run_id, seeds_dir),
         settings.warehouse_dir,
         run_name=context.run.run_id,
         prepare=prepare,
@@ -229,9 +239,11 @@ def raw_gate(name: str, entities: list[str]) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
     ) -> Iterator[dg.AssetCheckResult]:
         # The raw gate runs before dbt: code sets come from the seed files, as in the loader.
-        prepare = partial(_register_reference, seeds_dir_of(dbt))
+        seeds_dir = seeds_dir_of(dbt)
+        prepare = partial(_register_reference, seeds_dir)
         label = f"raw quality gate ({', '.join(entities)})"
-        yield from run_checks(context, warehouse, targets, label, prepare)
+        checks = run_checks(context, warehouse, targets, label, seeds_dir, prepare)
+        yield from settle_pending_loads(context, warehouse, entities, checks)
 
     return _gate
 
@@ -244,9 +256,11 @@ def raw_gate(name: str, entities: list[str]) -> dg.AssetChecksDefinition:
     description="Great Expectations suites on the seeds and marts; blocks publish.",
 )
 def warehouse_quality_gate(
-    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
 ) -> Iterator[dg.AssetCheckResult]:
-    yield from run_checks(context, warehouse, WAREHOUSE_TARGETS, "warehouse quality gate")
+    yield from run_checks(
+        context, warehouse, WAREHOUSE_TARGETS, "warehouse quality gate", seeds_dir_of(dbt)
+    )
 
 
 raw_quality_gates = [raw_gate(name, entities) for name, entities in raw_gate_groups().items()]

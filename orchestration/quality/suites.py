@@ -25,6 +25,10 @@ SEVERITIES = ("critical", "warning", "info")
 _COLUMN_ARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_ARGS = ("column_list",)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# A blocking expectation names the rule of SPEC.md it enforces in `meta.spec`, by section:
+# "§3 amount ≥ 0", "§6 One grain per mart" (SPEC §7 "What may block").
+SPEC_FIELD = "spec"
+_SPEC_SECTION = re.compile(r"^§\d+\b")
 
 
 class SuiteError(ValueError):
@@ -153,6 +157,18 @@ def _check_expectation(path: Path, i: int, exp: object) -> dict[str, Any]:
     severity = exp.get("severity", "critical")
     if severity not in SEVERITIES:
         raise _fail(path, f"{where} ({exp['type']}): severity must be one of {SEVERITIES}")
+    meta = exp.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise _fail(path, f"{where} ({exp['type']}): meta must be an object")
+    spec = meta.get(SPEC_FIELD)
+    if severity == "critical" and not (isinstance(spec, str) and _SPEC_SECTION.match(spec)):
+        raise _fail(
+            path,
+            f"{where} ({exp['type']}) blocks (severity critical, the default) but its "
+            f'meta.{SPEC_FIELD} does not name a section of SPEC.md, e.g. "§3 amount ≥ 0". Only '
+            "a rule written in the contract may block a publish (SPEC §7): name the rule, or "
+            'set "severity": "warning" for a rule about what data usually looks like.',
+        )
     return exp
 
 

@@ -40,12 +40,13 @@ cutoffs as (
         greatest(1, cast(ceil(partners * 0.01) as integer)) as top_1pct_partners,
         greatest(1, cast(ceil(partners * 0.05) as integer)) as top_5pct_partners,
         greatest(1, cast(ceil(partners * 0.10) as integer)) as top_10pct_partners,
-        -- The index from exact decimals (its sums then do not depend on row order), with the
-        -- same rounded revenue in Σ revenue² and in (Σ revenue)²: one partner gives exactly 1,
-        -- and the index never leaves [1 / partners with revenue, 1] through rounding.
-        cast(revenue_usd as decimal(38, 4)) as revenue_rounded,
-        cast(revenue_usd as decimal(38, 4)) * cast(revenue_usd as decimal(38, 4))
-            as revenue_squared
+        -- Each partner's share of its scope's revenue, squared as a double: a square of money
+        -- overflows every decimal at the contract's amounts (DECIMAL(18, 2) times an FX rate).
+        -- The squares are summed as exact decimals of 30 places, so the index does not depend
+        -- on the order rows are added in; one partner gives exactly 1.
+        cast(
+            power({{ safe_divide('revenue_usd', 'total_revenue_usd') }}, 2) as decimal(38, 30)
+        ) as share_squared
     from ranked
 ),
 
@@ -62,8 +63,7 @@ measures as (
         sum(case when revenue_rank <= top_5pct_partners then revenue_usd end) as top_5pct_usd,
         sum(case when revenue_rank <= top_10pct_partners then revenue_usd end) as top_10pct_usd,
         sum(case when revenue_rank <= 5 then revenue_usd end) as top5_usd,
-        sum(revenue_squared) as revenue_squared,
-        sum(revenue_rounded) as revenue_rounded
+        sum(share_squared) as share_squared
     from cutoffs
     group by scope
 ),
@@ -92,12 +92,9 @@ final as (
         {{ safe_divide('measures.top_10pct_usd', 'measures.revenue_usd') }} as top_10pct_share,
         {{ safe_divide('measures.top5_usd', 'measures.revenue_usd') }} as top5_share,
         {{ safe_divide('measures.top5_usd', 'measures.revenue_usd') }} > 0.5 as top5_over_half,
-        -- Σ share² = Σ revenue² ÷ (Σ revenue)², both exact; rounding each to a double keeps
-        -- numerator ≤ denominator, so the index is never above 1
+        -- Σ share² over the scope's partners; null when the scope has no revenue
         case
-            when measures.revenue_rounded > 0
-                then cast(measures.revenue_squared as double)
-                    / cast(measures.revenue_rounded * measures.revenue_rounded as double)
+            when measures.revenue_usd > 0 then {{ as_double('measures.share_squared') }}
         end as herfindahl_index
     from scopes
     left join measures on scopes.scope = measures.scope
