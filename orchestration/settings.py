@@ -37,6 +37,9 @@ class Settings:
     # Files with fewer rows read are not judged by reject_threshold_pct (only reported): one
     # reject in a 14-row delta file is already 7%.
     reject_min_rows: int = 100
+    # PSW_REJECT_LIMIT_PCT: the operator's own blocking limit on a file's reject rate (None: no
+    # limit; the contract makes an unusual reject rate a warning only, SPEC §7)
+    reject_limit_pct: float | None = None
     # Where ingestion and dbt compute (PSW_ENGINE): DuckDB in build.duckdb, or Apache Spark on
     # Parquet under `spark_dir` (the `spark` extra). Gates, publish and BI read DuckDB either way.
     engine: str = "duckdb"
@@ -159,6 +162,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"PSW_DBT_LOG_FILE_LEVEL={dbt_log_raw!r} is not one of: "
             + ", ".join(DBT_LOG_FILE_LEVELS)
         )
+    limit_raw = env.get("PSW_REJECT_LIMIT_PCT", "").strip()
+    try:
+        limit = float(limit_raw) if limit_raw else None
+    except ValueError as exc:
+        raise SettingsError(
+            f"PSW_REJECT_LIMIT_PCT={limit_raw!r} is not a number: a percentage, e.g. 20"
+        ) from exc
     if window is not None and window <= 0:
         raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
     return Settings(
@@ -171,6 +181,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reject_threshold_pct=threshold,
         activity_window_days=window,
         reject_min_rows=min_rows,
+        reject_limit_pct=limit,
         engine=engine,
         dbt_target=dbt_target,
         quality_reuse=reuse_raw in ("1", "true", "yes"),

@@ -1,4 +1,5 @@
-"""`psw status`: the last refresh, its checks, the freshness of each mart, the rejects."""
+"""`psw status`: the last refresh, its checks, the freshness of each mart, the rejects, and what
+the landing zone holds that a load would not read (orchestration/ingest/landing.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import dagster as dg
 import duckdb
 
 from orchestration.defs.jobs import NIGHTLY_JOB
+from orchestration.ingest.contract import ENTITIES
+from orchestration.ingest.landing import scan_landing
 from orchestration.run_errors import root_message
 from orchestration.settings import Settings
 
@@ -124,6 +127,7 @@ def print_status(settings: Settings, stream: TextIO = sys.stdout) -> int:
         lines = last_run_lines(instance)
         if marts:
             lines += freshness_lines(instance, marts)
-    for line in [*lines, *serving]:
+    landing = scan_landing(settings.landing_dir, ENTITIES).lines()
+    for line in [*lines, *serving, *landing]:
         print(line, file=stream)
     return 0

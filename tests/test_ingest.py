@@ -4,6 +4,7 @@ and every file-level fault."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -280,6 +281,13 @@ def test_parquet_with_native_types_and_list_columns(build_db, landing, seeds_dir
 
 # --- row-level rules: the exact reason, the rest of the file loads, nothing lost --------------
 
+# The rule of orchestration/ingest/contract.py, as the reasons spell it.
+NOT_A_DATE = "is not a date (YYYY-MM-DD, four-digit year)"
+NOT_A_TIMESTAMP = (
+    "is not a timestamp (YYYY-MM-DD[THH:MM[:SS[.fraction]]][zone], four-digit year; "
+    "zone: Z, +HH, +HHMM, +HH:MM or a name such as Asia/Tokyo)"
+)
+
 REJECTS = [
     ("partners", {"partner_name": ""}, "missing required value: partner_name"),
     ("partners", {"partner_type": "Franchise"}, "unknown code: partner_type 'franchise'"),
@@ -294,16 +302,45 @@ REJECTS = [
         {"is_strategic": "maybe"},
         "wrong type: is_strategic 'maybe' is not a boolean (true/false)",
     ),
+    ("partners", {"applied_on": "01/02/2023"}, f"wrong type: applied_on '01/02/2023' {NOT_A_DATE}"),
+    # F4: no two-digit years, no day- or month-first forms: loaded as years 0001 and 0026 once
+    ("partners", {"applied_on": "1/2/26"}, f"wrong type: applied_on '1/2/26' {NOT_A_DATE}"),
+    ("partners", {"applied_on": "26-01-31"}, f"wrong type: applied_on '26-01-31' {NOT_A_DATE}"),
+    ("partners", {"applied_on": "2024/01/31"}, f"wrong type: applied_on '2024/01/31' {NOT_A_DATE}"),
+    ("partners", {"applied_on": "2024-02-30"}, f"wrong type: applied_on '2024-02-30' {NOT_A_DATE}"),
     (
         "partners",
-        {"applied_on": "01/02/2023"},
-        "wrong type: applied_on '01/02/2023' is not a date (YYYY-MM-DD)",
+        {"applied_on": "2024-01-31 10:00"},
+        f"wrong type: applied_on '2024-01-31 10:00' {NOT_A_DATE}",
+    ),
+    (
+        "partners",
+        {"updated_at": "26-01-31 10:00:00"},
+        f"wrong type: updated_at '26-01-31 10:00:00' {NOT_A_TIMESTAMP}",
+    ),
+    (
+        "partners",
+        {"updated_at": "2026-01-31 24:00:00"},
+        f"wrong type: updated_at '2026-01-31 24:00:00' {NOT_A_TIMESTAMP}",
+    ),
+    (
+        "partners",
+        {"updated_at": "2026-01-31 10:00:00 Mars/Olympus"},
+        "wrong type: updated_at '2026-01-31 10:00:00 Mars/Olympus' has an unknown time zone "
+        "name (use a name such as Asia/Tokyo, Z or +HH:MM)",
+    ),
+    (
+        # an abbreviation: a fixed UTC-5 for Java, America/Panama for recent IANA releases
+        "partners",
+        {"updated_at": "2026-01-31 10:00:00 EST"},
+        "wrong type: updated_at '2026-01-31 10:00:00 EST' has an unknown time zone name (use a "
+        "name such as Asia/Tokyo, Z or +HH:MM)",
     ),
     ("partners", {"applied_on": ""}, "missing required value: applied_on"),
     (
         "partners",
         {"updated_at": "yesterday"},
-        "wrong type: updated_at 'yesterday' is not a timestamp (YYYY-MM-DD HH:MM:SS)",
+        f"wrong type: updated_at 'yesterday' {NOT_A_TIMESTAMP}",
     ),
     ("deals", {"deal_id": " "}, "missing required value: deal_id"),
     ("deals", {"account_id": ""}, "missing required value: account_id"),
@@ -373,6 +410,62 @@ REJECTS = [
         "no FX rate: currency 'CHF' has no rate for 2024-03 or any earlier month",
     ),
 ]
+
+
+# --- dates and timestamps: one rule, row by row (contract.py) ---------------------------------
+
+UTC_OF = [
+    ("2026-11-21 10:00:00", datetime(2026, 11, 21, 10, 0)),
+    ("2026-11-21T10:00Z", datetime(2026, 11, 21, 10, 0)),
+    ("2026-11-21 10:00:00+02:00", datetime(2026, 11, 21, 8, 0)),
+    ("2026-11-21 10:00:00 +0530", datetime(2026, 11, 21, 4, 30)),
+    ("2026-11-21 10:00:00-03", datetime(2026, 11, 21, 13, 0)),
+    ("2026-11-21 10:00:00.1234567", datetime(2026, 11, 21, 10, 0, 0, 123456)),
+    ("2026-07-01 10:00 America/New_York", datetime(2026, 7, 1, 14, 0)),  # EDT, UTC-4
+    ("2026-11-21 10:00 america/new_york", datetime(2026, 11, 21, 15, 0)),  # EST, UTC-5
+    ("2026-11-21", datetime(2026, 11, 21, 0, 0)),
+]
+
+
+@pytest.mark.parametrize(("text", "utc"), UTC_OF)
+def test_a_timestamp_is_converted_to_utc(build_db, landing, seeds_dir, text, utc):
+    write_csv(landing / "partners" / "p.csv", PARTNER_COLS, [{**PARTNER, "updated_at": text}])
+    result = load(build_db, "partners", landing, seeds_dir)
+    assert result.rows_rejected == 0
+    assert rows(build_db, "select updated_at from raw.partners") == [(utc,)]
+
+
+def test_a_named_zone_shifts_its_own_row_only(build_db, landing, seeds_dir):
+    """F3: DuckDB's cast to timestamptz carried Asia/Tokyo on to the rows after it (-9 h)."""
+    stamps = ["2026-11-21 10:00:00", "2026-11-21 10:00:00 Asia/Tokyo", "2026-11-21 10:00:00"]
+    stamps += ["2026-11-21 10:00:00", "2026-11-21T10:00:00"]
+    write_csv(
+        landing / "partners" / "p.csv",
+        PARTNER_COLS,
+        [{**PARTNER, "partner_id": f"P{i}", "updated_at": t} for i, t in enumerate(stamps)],
+    )
+    load(build_db, "partners", landing, seeds_dir)
+    ten, one = datetime(2026, 11, 21, 10, 0), datetime(2026, 11, 21, 1, 0)  # JST = UTC+9
+    assert rows(build_db, "select partner_id, updated_at from raw.partners order by 1") == [
+        ("P0", ten),
+        ("P1", one),
+        ("P2", ten),
+        ("P3", ten),
+        ("P4", ten),
+    ]
+
+
+def test_a_date_may_carry_a_midnight_time(build_db, landing, seeds_dir):
+    write_csv(
+        landing / "partners" / "p.csv",
+        PARTNER_COLS,
+        [{**PARTNER, "applied_on": "2023-01-31 00:00:00", "enrolled_on": "2023-02-01T00:00"}],
+    )
+    result = load(build_db, "partners", landing, seeds_dir)
+    assert result.rows_rejected == 0
+    assert rows(build_db, "select applied_on, enrolled_on from raw.partners") == [
+        (date(2023, 1, 31), date(2023, 2, 1))
+    ]
 
 
 @pytest.mark.parametrize(("entity", "change", "reason"), REJECTS)
@@ -474,29 +567,106 @@ def test_unparseable_csv_is_rejected_with_the_line(with_partner, landing, seeds_
         fh.write(",".join(["P3"] + ["x"] * len(PARTNER_COLS)) + "\n")  # one field too many
     with pytest.raises(FileRejected) as err:
         load(with_partner, "partners", landing, seeds_dir)
-    message = str(err.value)
-    assert f"{path}: could not be parsed as CSV" in message
-    assert "Line: 3" in message
+    # the header has 14 columns; line 3 has 15 fields, the 15th is the first too many
+    assert err.value.problems == [
+        f"{path}: could not be parsed as CSV: line 3, column 15: the row has 15 fields, the "
+        "header 14; quote a field that contains a comma"
+    ]
     assert _previous_state(with_partner) == before
+
+
+def _partner_line(**values: str) -> str:
+    return ",".join(values.get(c, PARTNER.get(c) or "") for c in PARTNER_COLS)
+
+
+# Faults a file can have; each message names the file, the line and the column (the field's
+# position and its header name), never a value of the row (SECRET stands for personal data).
+PARSE_FAULTS = [
+    (
+        # a carriage return in an unquoted field of a file whose lines end with LF
+        _partner_line(partner_name="SECRET\rname"),
+        "line 2, column 2 (partner_name): a line break inside a field that is not quoted (mixed "
+        "line endings?); save the file with one kind of line ending",
+    ),
+    (
+        _partner_line(partner_name='"SECRET" name'),
+        "line 2, column 2 (partner_name): text follows the closing quote of a quoted field; "
+        "double a quote inside a quoted field",
+    ),
+    (
+        _partner_line(partner_name='"SECRET'),
+        "line 2, column 2 (partner_name): a quoted field is not closed before the end of the file",
+    ),
+    (
+        ",".join(["P2", "SECRET", "reseller"]),
+        "line 2, column 4 (tier): the row has 3 fields, the header 14",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "where"), PARSE_FAULTS)
+def test_a_parse_error_names_file_line_and_column_and_no_value(
+    with_partner, landing, seeds_dir, line, where
+):
+    path = landing / "partners" / "p_2.csv"
+    path.write_text(",".join(PARTNER_COLS) + "\n" + line + "\n")
+    with pytest.raises(FileRejected) as err:
+        load(with_partner, "partners", landing, seeds_dir)
+    assert err.value.problems == [f"{path}: could not be parsed as CSV: {where}"]
+    assert "SECRET" not in str(err.value)
 
 
 def test_non_utf8_csv_is_rejected(with_partner, landing, seeds_dir):
     before = _previous_state(with_partner)
     path = landing / "partners" / "p_2.csv"
     path.write_bytes(",".join(PARTNER_COLS).encode() + b"\nP2,Caf\xe9,reseller\n")
-    with pytest.raises(FileRejected, match="could not be parsed as CSV") as err:
+    with pytest.raises(FileRejected) as err:
         load(with_partner, "partners", landing, seeds_dir)
-    assert str(path) in str(err.value)
+    assert err.value.problems == [
+        f"{path}: could not be parsed as CSV: line 2, column 2 (partner_name): the text is not "
+        "UTF-8 (invalid continuation byte); save the file as UTF-8"
+    ]
     assert _previous_state(with_partner) == before
+
+
+def test_a_csv_with_cr_only_line_endings_loads(build_db, landing, seeds_dir):
+    """F5: Excel's "CSV (Macintosh)" ends lines with CR alone."""
+    path = landing / "partners" / "p.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(PARTNER_COLS), _partner_line(), _partner_line(partner_id="P2")]
+    path.write_bytes(("\r".join(lines) + "\r").encode())
+    result = load(build_db, "partners", landing, seeds_dir)
+    assert (result.rows_read, result.rows_rejected) == (2, 0)
+    assert rows(build_db, "select partner_id, _source_row from raw.partners order by 1") == [
+        ("P1", 1),
+        ("P2", 2),
+    ]
+
+
+def test_reject_counts_are_by_rule_and_column_without_values(with_partner, landing, seeds_dir):
+    bad = [
+        {**DEAL, "deal_id": "D2", "partner_id": "SECRET1"},
+        {**DEAL, "deal_id": "D3", "partner_id": "SECRET2", "stage": "SECRET3"},
+        {**DEAL, "deal_id": "D4", "closed_on": "2024-01-01"},
+    ]
+    write_csv(landing / "deals" / "d.csv", DEAL_COLS, [DEAL, *bad])
+    result = load(with_partner, "deals", landing, seeds_dir)
+    assert result.reject_reasons == {
+        "unknown partner: partner_id": 2,
+        "closed before registered: closed_on": 1,
+        "unknown code: stage": 1,
+    }
 
 
 def test_corrupt_parquet_is_rejected(with_partner, landing, seeds_dir):
     before = _previous_state(with_partner)
     path = landing / "partners" / "p_2.parquet"
     path.write_bytes(b"PAR1 this is not really parquet")
-    with pytest.raises(FileRejected, match="could not be parsed as Parquet") as err:
+    with pytest.raises(FileRejected) as err:
         load(with_partner, "partners", landing, seeds_dir)
-    assert str(path) in str(err.value)
+    assert err.value.problems == [
+        f"{path}: could not be parsed as Parquet: the file is damaged or not a Parquet file"
+    ]
     assert _previous_state(with_partner) == before
 
 

@@ -122,8 +122,30 @@ def test_a_failing_mart_check_blocks_publish(night, job_runner, tmp_path):
     assert step_statuses(job_runner, outcome.run_id)["dbt_models"] == "SUCCESS"
 
 
-def test_a_raw_reject_threshold_breach_stops_the_run_before_dbt(night, job_runner, tmp_path):
-    """A new deals extract of 120 rows, 10 of them rejected (8.3% > 5%)."""
+def test_a_reject_rate_above_the_threshold_warns_and_publishes(night, job_runner, tmp_path):
+    """A new deals extract of 120 rows, 10 of them rejected (8.3% > 5%): input that follows
+    SPEC §3 publishes; the unusual reject rate is a warning (SPEC §7)."""
+    warehouse, before = night
+    landing = landing_with_bad_deals(tmp_path / "landing", good=110, bad=10)
+    seeds = metrics.write_seeds(tmp_path / "seeds")
+    outcome = job_runner.run(landing, warehouse, seeds, as_of=metrics.AS_OF)
+    assert outcome.success, outcome.summary()
+    assert fingerprint(warehouse) != before
+    evaluation = check_evaluations(job_runner, outcome.run_id)["raw/deals:gx_raw_rejects"]
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    failed = evaluation.metadata["failed_expectations"].value
+    assert {f["expectation"].split(",")[0] for f in failed} == {
+        "expect_column_values_to_be_between(column=reject_pct_this_run_judged",
+        "expect_column_values_to_be_between(column=reject_pct_this_run",
+    }
+
+
+def test_the_operators_reject_limit_stops_the_run_before_dbt(
+    night, job_runner, tmp_path, monkeypatch
+):
+    """The same extract with PSW_REJECT_LIMIT_PCT=5: blocked before dbt, nothing published."""
+    monkeypatch.setenv("PSW_REJECT_LIMIT_PCT", "5")
     warehouse, before = night
     landing = landing_with_bad_deals(tmp_path / "landing", good=110, bad=10)
     seeds = metrics.write_seeds(tmp_path / "seeds")
@@ -131,10 +153,11 @@ def test_a_raw_reject_threshold_breach_stops_the_run_before_dbt(night, job_runne
     failure = assert_blocked(job_runner, outcome, warehouse, before)
     assert failure.startswith("raw_quality_gate: ")
     assert (
-        "raw/deals [expectations/raw/rejects.json]: expect_column_values_to_be_between("
-        "column=reject_pct_this_run_judged, min_value=0.0, max_value=5.0) "
-        "failed on audit.loaded_files: 1 of 3 rows unexpected (33.33%), "
-        "e.g. file_name=deals_2025-06-03.csv" in failure
+        "raw/deals [expectations/raw/rejects.json]: "
+        "expect_column_pair_values_a_to_be_greater_than_b(column_A=reject_limit_pct, "
+        "column_B=reject_pct_pending_judged, or_equal=True, "
+        "ignore_row_if=either_value_is_missing) failed on audit.loaded_files: "
+        "1 of 3 rows unexpected (33.33%), e.g. file_name=deals_2025-06-03.csv" in failure
     ), failure
     steps = step_statuses(job_runner, outcome.run_id)
     assert "dbt_models" not in steps or steps["dbt_models"] == "SKIPPED", steps

@@ -100,13 +100,13 @@ EDGE_PARTNERS = [
         "partner_type": "isv",
         "applied_on": "2024-02-30",
     },
-    # no-break spaces around the key, seven fraction digits, a one-digit month and day
+    # no-break spaces around the key, seven fraction digits, a date with a midnight time
     {
         "Updated_At": "2024-01-01 10:00:00.1234567",
         " PARTNER_ID ": "\u00a0PX5\u00a0",
         "partner_name": "Gamma \u201cquoted\u201d",
         "partner_type": "oem",
-        "applied_on": "2024-1-5",
+        "applied_on": "2024-01-05",
         "terminated_on": "2024-06-01T00:00:00",
     },
 ]
@@ -274,9 +274,13 @@ def test_load_results_agree(loaded):
         assert sprk.reject_reasons == duck.reject_reasons, name
     # the landing zone exercises the rules: rejects of every kind the generator makes
     reasons = {r for _duck, sprk in results.values() for r in sprk.reject_reasons}
-    assert {"unknown code", "missing required value", "wrong type", "unknown partner"} <= reasons
-    assert {"negative amount", "no FX rate", "closed before registered"} <= reasons
-    assert "expires before earned" in reasons
+    rules = {r.split(": ")[0] for r in reasons}
+    assert {"unknown code", "missing required value", "wrong type", "unknown partner"} <= rules
+    assert {"negative amount", "no FX rate", "closed before registered"} <= rules
+    assert "expires before earned" in rules
+    # counted by rule and column, without the rows' values (those are in audit.rejected_rows)
+    assert {"unknown partner: partner_id", "wrong type: updated_at"} <= reasons
+    assert all(len(r.split(" ")) <= 4 and "'" not in r for r in reasons), reasons
 
 
 def test_tables_have_the_duckdb_columns_and_types(loaded):
@@ -342,8 +346,10 @@ def test_rejected_rows_are_identical(loaded):
         "missing required value: partner_name; unknown code: partner_type 'wizard'; "
         "unknown code: countries_served 'XX;YY'; unknown code: segments_served 'tiny'; "
         "unknown code: verticals_served 'space'; missing required value: applied_on; "
-        "wrong type: enrolled_on '2024' is not a date (YYYY-MM-DD); "
-        "wrong type: updated_at '2024-13-01 00:00:00' is not a timestamp (YYYY-MM-DD HH:MM:SS)"
+        "wrong type: enrolled_on '2024' is not a date (YYYY-MM-DD, four-digit year); "
+        "wrong type: updated_at '2024-13-01 00:00:00' is not a timestamp "
+        "(YYYY-MM-DD[THH:MM[:SS[.fraction]]][zone], four-digit year; "
+        "zone: Z, +HH, +HHMM, +HH:MM or a name such as Asia/Tokyo)"
     )
     assert json.loads(px3[-1])["terminated_on"] is None
     # a typed Parquet row: its values as DuckDB casts them to text
@@ -482,11 +488,12 @@ def test_a_malformed_csv_file_is_rejected(spark, tmp_path):
     with pytest.raises(FileRejected) as rejected:
         load_entity_spark(spark, ENTITIES["partners"], landing, SEEDS_DIR, spark_dir)
     problems = rejected.value.problems
-    assert len(problems) == 2
-    assert problems[0].startswith(f"{bad}: could not be parsed as CSV: ")
-    assert problems[1] == (
-        f"{empty}: file is empty (0 bytes); an extract needs at least a header row"
-    )
+    # 10 values and 9 more commas: 19 fields against the header's 14
+    assert problems == [
+        f"{bad}: could not be parsed as CSV: line 3, column 15: the row has 19 fields, the "
+        "header 14; quote a field that contains a comma",
+        f"{empty}: file is empty (0 bytes); an extract needs at least a header row",
+    ]
     with duckdb.connect() as con:
         assert con.execute(
             f"select count(*) from {_parquet(spark_dir / 'raw' / 'partners')}"
@@ -502,6 +509,7 @@ TIMES = ["", " 10:00", "T10:00:00", "T 1:2:3", "  10:00:00.5", " 10:00:00.123456
 TIMES += [" 24:00:01", " 23:59:60", " 10:60", " 10", "t10:00", " 10:00:00.", "\t10:00"]
 ZONES = ["", "Z", "+02", "-05:30", "+0200", "+02:30:15", "+023015", "+02:", "+2", " UTC", " gmt"]
 ZONES += [" +02:00", "UTC", "  UTC", " Etc/UTC", "Z ", "z", "+99"]
+ZONES += [" Asia/Tokyo", "Asia/Tokyo", " america/new_york", " Mars/Base", " Etc/GMT+5", " EST"]
 NUMBERS = ["1", " 12.5 ", "1.005", "-1.005", "1e3", "1E-2", "+5", ".5", "5.", "1_000", "1__0"]
 NUMBERS += ["_1", "1,000", "0x10", "NaN", "inf", "9999999999999999.99", "9999999999999999.995"]
 NUMBERS += ["١٢", "-0.004", "1.2.3", "", " ", "abc"]
@@ -585,3 +593,175 @@ def test_both_dialects_type_and_reject_alike(spark, tmp_path):
     # the corpus has both kinds of timestamps
     typed = [r[cols.index("updated_at")] for r in duck]
     assert sum(t is None for t in typed) > 50 and sum(t is not None for t in typed) > 50
+
+
+# --- dates and timestamps: one rule on both engines (orchestration/ingest/contract.py) -------
+
+
+def _both(spark, tmp_path, rows: list[dict]) -> tuple[list[tuple], list[tuple]]:
+    """Load one partners file with each loader: (raw rows, rejects) of DuckDB, then Spark."""
+    landing, spark_dir = tmp_path / "landing", tmp_path / "spark"
+    write_csv(landing / "partners" / "p.csv", PARTNER_COLS, rows)
+    out = []
+    with duckdb.connect() as con:
+        load_entity(con, ENTITIES["partners"], landing, SEEDS_DIR)
+        out.append(
+            (
+                con.execute(
+                    "select partner_id, applied_on, updated_at from raw.partners order by 1"
+                ).fetchall(),
+                con.execute(
+                    "select record_key, reason from audit.rejected_rows order by 1"
+                ).fetchall(),
+            )
+        )
+        load_entity_spark(spark, ENTITIES["partners"], landing, SEEDS_DIR, spark_dir)
+        raw = _parquet(spark_dir / "raw" / "partners")
+        rejected = _parquet(spark_dir / "audit" / "rejected_rows")
+        out.append(
+            (
+                con.execute(
+                    f"select partner_id, applied_on, updated_at from {raw} order by 1"
+                ).fetchall(),
+                con.execute(f"select record_key, reason from {rejected} order by 1").fetchall(),
+            )
+        )
+    return out[0], out[1]
+
+
+def test_a_named_zone_shifts_its_own_row_only_on_both_engines(spark, tmp_path):
+    """F3: '10:00 Asia/Tokyo' is 01:00 UTC; the plain rows after it stay at 10:00."""
+    stamps = ["2026-11-21 10:00:00", "2026-11-21 10:00:00 Asia/Tokyo", "2026-11-21 10:00:00"]
+    stamps += ["2026-11-21 10:00:00+02:00", "2026-11-21 10:00:00"]
+    rows = [_partner(f"P{i}", "gold", t) for i, t in enumerate(stamps)]
+    duck, sprk = _both(spark, tmp_path, rows)
+    applied = date(2023, 1, 1)
+    hour = lambda h: datetime(2026, 11, 21, h, 0)  # noqa: E731
+    expected = [
+        ("P0", applied, hour(10)),
+        ("P1", applied, hour(1)),
+        ("P2", applied, hour(10)),
+        ("P3", applied, hour(8)),
+        ("P4", applied, hour(10)),
+    ]
+    assert duck == (expected, [])
+    assert sprk == duck
+
+
+def test_two_digit_years_and_slashed_dates_are_rejected_on_both_engines(spark, tmp_path):
+    """F4: loaded as the years 0001 and 0026 once."""
+    rows = [
+        {**_partner("P1", "gold", "2026-01-31 10:00:00"), "applied_on": "1/2/26"},
+        {**_partner("P2", "gold", "2026-01-31 10:00:00"), "applied_on": "26-01-31"},
+        _partner("P3", "gold", "26-01-31 10:00:00"),
+        _partner("P4", "gold", "2026-01-31 10:00 Mars/Base"),
+        _partner("P5", "gold", "2026-01-31 10:00:00"),
+    ]
+    duck, sprk = _both(spark, tmp_path, rows)
+    not_a_date = "is not a date (YYYY-MM-DD, four-digit year)"
+    not_a_timestamp = (
+        "is not a timestamp (YYYY-MM-DD[THH:MM[:SS[.fraction]]][zone], four-digit year; "
+        "zone: Z, +HH, +HHMM, +HH:MM or a name such as Asia/Tokyo)"
+    )
+    assert duck == (
+        [("P5", date(2023, 1, 1), datetime(2026, 1, 31, 10, 0))],
+        [
+            ("P1", f"wrong type: applied_on '1/2/26' {not_a_date}"),
+            ("P2", f"wrong type: applied_on '26-01-31' {not_a_date}"),
+            ("P3", f"wrong type: updated_at '26-01-31 10:00:00' {not_a_timestamp}"),
+            (
+                "P4",
+                "wrong type: updated_at '2026-01-31 10:00 Mars/Base' has an unknown time zone "
+                "name (use a name such as Asia/Tokyo, Z or +HH:MM)",
+            ),
+        ],
+    )
+    assert sprk == duck
+
+
+def test_every_time_zone_name_converts_on_spark(spark):
+    """The names a timestamp may carry come from Python's and DuckDB's time zone databases;
+    Spark's (Java's) must know each of them too, or a row would fail the whole load."""
+    from orchestration.ingest.reference import time_zone_names
+    from orchestration.ingest.spark_loader import register_reference
+
+    register_reference(spark, SEEDS_DIR)
+    converted = spark.sql(
+        "select count(to_utc_timestamp(timestamp'2026-01-01 00:00:00', name)) as n "
+        "from ref_time_zones"
+    ).first()
+    assert converted is not None and converted.n == len(time_zone_names()) > 400
+
+
+def test_a_cr_only_csv_loads_on_both_engines(spark, tmp_path):
+    """F5: Excel's "CSV (Macintosh)" ends its lines with CR alone."""
+    landing, spark_dir = tmp_path / "landing", tmp_path / "spark"
+    path = landing / "partners" / "p.csv"
+    path.parent.mkdir(parents=True)
+    lines = [",".join(PARTNER_COLS)]
+    for pid in ("P1", "P2"):
+        row = _partner(pid, "gold", "2024-01-01 00:00:00")
+        lines.append(",".join(row.get(c, "") for c in PARTNER_COLS))
+    path.write_bytes(("\r".join(lines) + "\r").encode())
+    result = load_entity_spark(spark, ENTITIES["partners"], landing, SEEDS_DIR, spark_dir)
+    assert (result.rows_read, result.rows_rejected) == (2, 0)
+    with duckdb.connect() as con:
+        raw = _parquet(spark_dir / "raw" / "partners")
+        rows = con.execute(f"select partner_id, _source_row from {raw} order by 1").fetchall()
+    assert rows == [("P1", 1), ("P2", 2)]
+
+
+# --- pending loads on Spark (as orchestration/ingest/pending.py) -----------------------------
+
+
+def test_a_pending_spark_load_rolls_back_to_the_accepted_state(spark, tmp_path):
+    from orchestration.ingest.spark_loader import (
+        accept_spark,
+        pending_load_ids_spark,
+        roll_back_spark,
+    )
+
+    landing, spark_dir = tmp_path / "landing", tmp_path / "spark"
+    partners = ENTITIES["partners"]
+    write_csv(
+        landing / "partners" / "p_1.csv", PARTNER_COLS, [_partner("P1", "gold", "2024-01-01")]
+    )
+    load_entity_spark(spark, partners, landing, SEEDS_DIR, spark_dir)
+    assert accept_spark(spark_dir, partners) == [1]
+    tables = ["raw/partners", "audit/loaded_files", "audit/rejected_rows"]
+
+    def state() -> list[list[tuple]]:
+        with duckdb.connect() as con:
+            return [
+                con.execute(
+                    f"select * exclude (_loaded_at) from {_parquet(spark_dir / t)} order by all"
+                    if t.startswith("raw")
+                    else f"select * exclude (loaded_at) from {_parquet(spark_dir / t)} order by all"
+                ).fetchall()
+                for t in tables
+            ]
+
+    before = state()
+    # two pending loads: the second replaces a row of the first; one reject
+    write_csv(
+        landing / "partners" / "p_2.csv",
+        PARTNER_COLS,
+        [_partner("P1", "platinum", "2024-02-01"), _partner("P2", "diamond", "2024-02-01")],
+    )
+    load_entity_spark(spark, partners, landing, SEEDS_DIR, spark_dir)
+    write_csv(
+        landing / "partners" / "p_3.csv", PARTNER_COLS, [_partner("P1", "silver", "2024-03-01")]
+    )
+    load_entity_spark(spark, partners, landing, SEEDS_DIR, spark_dir)
+    assert pending_load_ids_spark(spark_dir, partners) == [2, 3]
+    assert state() != before
+
+    assert roll_back_spark(spark, spark_dir, partners) == [2, 3]
+    assert state() == before
+    assert pending_load_ids_spark(spark_dir, partners) == []
+    # the files count as not loaded: the next load reads them again
+    again = load_entity_spark(spark, partners, landing, SEEDS_DIR, spark_dir)
+    assert [f.file_name for f in again.files] == ["p_2.csv", "p_3.csv"]
+    assert again.rows_rejected == 1
+    assert accept_spark(spark_dir, partners) == [2]
+    assert not (spark_dir / "pending" / "partners").exists()

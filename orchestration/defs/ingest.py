@@ -1,15 +1,20 @@
 """One ingestion asset per landing entity (SPEC §3), each writing `raw.<entity>`."""
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.landing import LandingError
 from orchestration.ingest.loader import FileRejected, LoadResult, ensure_tables, load_entity
+from orchestration.ingest.pending import accept, mark_pending, roll_back
 from orchestration.quality.session import import_gx_in_background
 from orchestration.resources import Warehouse
+from orchestration.settings import Settings
 from orchestration.spark_mirror import mirror_ingested
 
 # Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
@@ -110,6 +115,15 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
         settings = warehouse.settings()
         try:
             result = _load(context, warehouse, entity, seeds_dir_of(dbt))
+        except LandingError as exc:
+            raise dg.Failure(
+                description=(
+                    f"the landing zone cannot be read for {entity.name}; nothing was loaded and "
+                    f"raw.{entity.name} is unchanged.\n" + str(exc)
+                ),
+                metadata={"landing_problems": dg.MetadataValue.json(exc.problems)},
+                allow_retries=False,
+            ) from None
         except FileRejected as exc:
             raise dg.Failure(
                 description=(
@@ -119,6 +133,16 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 metadata={"rejected_files": dg.MetadataValue.json(exc.problems)},
                 allow_retries=False,
             ) from None
+        not_loaded = [
+            *(f"folder {f} is not an entity" for f in result.unknown_folders),
+            *(
+                f"{f} is not a supported extract (*.csv, *.parquet)"
+                for f in result.unsupported_files
+            ),
+            *(f"{f} is still being written (skipped)" for f in result.in_progress),
+        ]
+        for line in not_loaded:
+            context.log.warning(f"landing zone {settings.landing_dir}: {line}; not loaded")
         if settings.engine == "spark":
             context.log.info(f"raw.{entity.name} on Spark: {settings.spark_dir / 'raw'}")
         return dg.MaterializeResult(
@@ -131,6 +155,9 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_rejected": result.rows_rejected,
                 "rows_upserted": result.rows_upserted,
                 "reject_reasons": dg.MetadataValue.json(result.reject_reasons),
+                "landing_unknown_folders": dg.MetadataValue.json(result.unknown_folders),
+                "unsupported_files": dg.MetadataValue.json(result.unsupported_files),
+                "in_progress_files_skipped": dg.MetadataValue.json(result.in_progress),
             }
         )
 
@@ -161,6 +188,7 @@ def _load(
         with warehouse.connect() as con:
             ensure_tables(con, list(ENTITIES.values()))
             mirror_ingested(con, settings, entity.name)
+            _mirror_pending(con, settings, entity, context.run_id)
         return result
     with warehouse.connect() as con:
         return load_entity(
@@ -171,6 +199,96 @@ def _load(
             run_id=context.run_id,
             log=context.log.info,
         )
+
+
+def settle_pending_loads(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: Warehouse,
+    entities: list[str],
+    results: Iterable[dg.AssetCheckResult],
+) -> Iterator[dg.AssetCheckResult]:
+    """Pass on a raw gate's check results; then accept the pending loads of the entities whose
+    checks did not block, and roll back those of the entities whose checks blocked (see
+    orchestration/ingest/pending.py). A gate that fails otherwise (an error before any
+    result) leaves them pending: the next run's gate judges them."""
+    seen: list[dg.AssetCheckResult] = []
+    try:
+        for result in results:
+            seen.append(result)
+            yield result
+    except dg.Failure:
+        _settle(context, warehouse, entities, seen)
+        raise
+    _settle(context, warehouse, entities, seen)
+
+
+def _settle(
+    context: dg.AssetCheckExecutionContext,
+    warehouse: Warehouse,
+    entities: list[str],
+    results: list[dg.AssetCheckResult],
+) -> None:
+    settings = warehouse.settings()
+    judged = {r.asset_key.path[-1] for r in results}
+    blocked = {
+        r.asset_key.path[-1]
+        for r in results
+        if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR
+    }
+    with warehouse.connect() as con:
+        for name in entities:
+            entity = ENTITIES[name]
+            if settings.engine == "spark":
+                _settle_spark(context, settings, con, entity, name in blocked, name in judged)
+            elif name in blocked:
+                files = roll_back(con, entity)
+                if files:
+                    context.log.warning(
+                        f"raw gate blocked {name}: its pending loads were rolled back; the next "
+                        f"run loads and judges these files again: {', '.join(files)}"
+                    )
+            elif name in judged:
+                accept(con, entity)
+
+
+def _settle_spark(
+    context: dg.AssetCheckExecutionContext,
+    settings: Settings,
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    blocked: bool,
+    judged: bool,
+) -> None:
+    """_settle on the Spark loader's Parquet tables; build.duckdb's audit.pending_loads (which
+    the gate reads) follows them."""
+    from orchestration.ingest.spark_loader import accept_spark, roll_back_spark
+
+    if blocked:
+        from orchestration.spark import get_spark
+
+        ids = roll_back_spark(get_spark(settings.spark_dir), settings.spark_dir, entity)
+        if ids:
+            context.log.warning(
+                f"raw gate blocked {entity.name}: its pending loads were rolled back; the next "
+                "run loads and judges their files again"
+            )
+    elif judged:
+        accept_spark(settings.spark_dir, entity)
+    else:
+        return
+    _mirror_pending(con, settings, entity)
+
+
+def _mirror_pending(
+    con: duckdb.DuckDBPyConnection, settings: Settings, entity: Entity, run_id: str | None = None
+) -> None:
+    """audit.pending_loads in build.duckdb for an entity that Spark loads."""
+    from orchestration.ingest.spark_loader import pending_load_ids_spark
+
+    ensure_tables(con, list(ENTITIES.values()))
+    con.execute("delete from audit.pending_loads where entity = ?", [entity.name])
+    for load_id in pending_load_ids_spark(settings.spark_dir, entity):
+        mark_pending(con, entity, load_id, run_id)
 
 
 ingest_assets = [build_database, *(ingest_asset(entity) for entity in ENTITIES.values())]

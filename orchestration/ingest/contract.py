@@ -2,6 +2,30 @@
 
 The loader builds its SQL from these specs, the generator writes files that follow them, and the
 raw quality gate reads the same code sets. Changing a rule means changing it here.
+
+Dates and timestamps (SPEC §3 "wrong type"), read row by row, the same on DuckDB and Spark
+(`sql.py`):
+
+- a **date** is `YYYY-MM-DD`: a four-digit year, a two-digit month and day, separated by `-`
+  (`2026-01-31`). A time of midnight may follow (`2026-01-31 00:00:00`, `2026-01-31T00:00`:
+  what spreadsheets and Parquet timestamp columns write for a date); any other time, `/` or `.`
+  separators, two-digit years (`26-01-31`), day-first or month-first forms (`1/2/26`, where
+  the order cannot be known), a day that does not exist (`2026-02-30`) and year 0000 are
+  rejected with the reason `wrong type: <column> '<text>' is not a date (...)`;
+- a **timestamp** is such a date, optionally followed by `T` or one space and `HH:MM`,
+  `HH:MM:SS` or `HH:MM:SS.fraction` (up to 9 digits; kept to the microsecond, the rest
+  truncated), then optionally, after an optional space, a zone: `Z`, an offset `+HH`, `+HHMM`
+  or `+HH:MM` (`-` too; hours at most 18), or an Area/Location time zone name of the IANA
+  database (`Asia/Tokyo`, `Etc/GMT+5`, matched case-insensitively), or `UTC` or `GMT`
+  (`reference.time_zone_names`). Abbreviations such as `EST` or `CET` are ambiguous (the
+  databases disagree on them) and rejected as unknown names. The value is
+  converted to UTC for that row only; a timestamp without a zone is UTC, a date alone is
+  midnight UTC. Hours run 00-23 (no `24:00`), minutes and seconds 00-59 (no leap second).
+  Anything else is rejected: `wrong type: <column> '<text>' is not a timestamp (...)`, or
+  `... has an unknown time zone name (...)` for a zone name the database does not know. A
+  local time that a daylight-saving change skips or repeats is resolved by the engine's time
+  zone database (DuckDB's ICU data, Java's on Spark); for a zone whose rules changed after the
+  older of the two databases was released, the engines may convert recent times differently.
 """
 
 from __future__ import annotations
@@ -28,16 +52,6 @@ INCENTIVE_PROGRAMS = (
     "co_marketing",
 )
 INCENTIVE_STATUSES = ("accrued", "approved", "paid", "clawed_back")
-PARTNER_TYPES = (
-    "reseller",
-    "distributor",
-    "msp",
-    "isv",
-    "system_integrator",
-    "oem",
-    "referral",
-    "strategic_alliance",
-)
 INVESTMENT_CATEGORIES = ("acquisition", "activation", "development", "strategic")
 GROWTH_STAGES = ("early", "growth", "mature", "expansion")
 

@@ -5,12 +5,17 @@ tables; if any of them is unreadable, empty or lacks a required column, nothing 
 loaded and `FileRejected` names the file and the column. Rows that break a rule go to
 `audit.rejected_rows` with their reason and original values; the rest are upserted into
 `raw.<entity>` (a later `updated_at` wins; on a tie, the later file, then the later row).
+
+Which files are read is decided by the landing zone's rules (landing.py); a CSV file that
+cannot be parsed is named with the line and column where it breaks (csv_file.py). A committed
+batch stays *pending* until the raw quality gate accepts it; a gate that blocks rolls it back
+(pending.py).
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +24,11 @@ import duckdb
 
 from orchestration.ingest import sql
 from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.csv_file import diagnose, newline_of, read_header
+from orchestration.ingest.landing import LandingError, scan_landing
+from orchestration.ingest.pending import ensure_pending_tables, keep_replaced, mark_pending
 from orchestration.ingest.reference import register_reference
 
-LANDING_SUFFIXES = (".csv", ".parquet")
 AUDIT_DDL = """
 create schema if not exists raw;
 create schema if not exists audit;
@@ -76,6 +83,11 @@ class LoadResult:
     rows_upserted: int = 0
     table_rows: int = 0
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    # what the landing zone holds that is not loaded (landing.py): folders that are no entity,
+    # and this entity's unsupported and in-progress files
+    unknown_folders: list[str] = field(default_factory=list)
+    unsupported_files: list[str] = field(default_factory=list)
+    in_progress: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -105,15 +117,21 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entities: list[Entity]) -> Non
     con.execute(AUDIT_DDL)
     for entity in entities:
         con.execute(raw_table_ddl(entity))
+        ensure_pending_tables(con, entity)
 
 
-def discover(landing_dir: Path, entity: Entity) -> list[Path]:
-    """The entity's extract files, in load order (by name)."""
-    folder = landing_dir / entity.name
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in LANDING_SUFFIXES]
-    return sorted(files, key=lambda p: p.name)
+def discover(landing_dir: Path, entity: Entity, result: LoadResult | None = None) -> list[Path]:
+    """The entity's extract files, in load order (by name); raises `LandingError` when the
+    landing zone cannot be read for it (landing.py). What is not loaded is noted in `result`."""
+    scan = scan_landing(landing_dir, ENTITIES)
+    problems = scan.entity_problems(entity.name)
+    if problems:
+        raise LandingError(problems)
+    if result is not None:
+        result.unknown_folders = scan.unknown_folders
+        result.unsupported_files = scan.of(entity.name, scan.unsupported_files)
+        result.in_progress = scan.of(entity.name, scan.in_progress)
+    return scan.files[entity.name]
 
 
 def sha256(path: Path) -> str:
@@ -122,16 +140,6 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        first = fh.readline(1 << 20)
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"the header row is not UTF-8 ({exc.reason})") from exc
-    return next(csv.reader([text]), [])
 
 
 def _source_columns(entity: Entity, header: list[str], path: Path) -> dict[str, int]:
@@ -154,7 +162,8 @@ def _source_columns(entity: Entity, header: list[str], path: Path) -> dict[str, 
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table: str) -> None:
-    header = _csv_header(path)
+    newline = newline_of(path)
+    header = read_header(path, newline)
     positions = _source_columns(entity, header, path)
     spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
     select = ", ".join(
@@ -167,7 +176,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table
         f"create or replace temp table {table} as "
         f"select {select}, row_number() over () as _source_row "
         f"from read_csv(?, header = true, auto_detect = false, columns = {spec}, "
-        "delim = ',', quote = '\"', escape = '\"', strict_mode = true)",
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true"
+        # DuckDB reads the escape itself: the SQL text is a backslash and an r
+        + (", new_line = '\\r')" if newline == "\r" else ")"),
         [str(path)],
     )
 
@@ -208,13 +219,24 @@ def _stage(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table: st
     except ValueError as exc:
         return f"{path}: {exc}"
     except duckdb.Error as exc:
-        detail = " | ".join(
-            line.strip()
-            for line in str(exc).splitlines()
-            if line.strip() and not line.lstrip().startswith(("*", "Possible"))
-        )[:600]
-        return f"{path}: could not be parsed as {kind}: {detail}"
+        return unparseable(path, kind, str(exc))
     return None
+
+
+def unparseable(path: Path, kind: str, engine_error: str) -> str:
+    """The message for a file an engine could not read: the file, and for a CSV file the line
+    and column where it breaks. Never the engine's text, which quotes the row's values."""
+    if kind == "CSV":
+        where = diagnose(path, newline_of(path))
+        if where:
+            return f"{path}: could not be parsed as CSV: {where}"
+        line = re.search(r"\bLine: (\d+)", engine_error)
+        at = f"line {line.group(1)}: " if line else ""
+        return (
+            f"{path}: could not be parsed as CSV: {at}check the quoting, the number of fields of "
+            "each row and that the file is UTF-8"
+        )
+    return f"{path}: could not be parsed as Parquet: the file is damaged or not a Parquet file"
 
 
 def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
@@ -233,7 +255,7 @@ def new_files(
     """The entity's landing files not yet loaded (by name and content hash), with their hash;
     the others are noted in `result.skipped`. Shared by the DuckDB and Spark loaders."""
     pending: list[tuple[Path, str]] = []
-    for path in discover(landing_dir, entity):
+    for path in discover(landing_dir, entity, result):
         digest = sha256(path)
         if (path.name, digest) in loaded:
             result.skipped.append(path.name)
@@ -376,13 +398,15 @@ def _apply(
         # good row of the batch, or the same updated_at in an earlier file (an equal file name
         # means the same file delivered again with new content: the new load wins). A row
         # that the batch's winner does not replace, no loser replaces either.
-        con.execute(
-            f"""delete from raw.{entity.name} as old using _batch as new
-            where new._reason is null and old.{key} = new.{key}
+        replaces = f"""new._reason is null and old.{key} = new.{key}
               and (old.updated_at < new.updated_at
                    or (old.updated_at = new.updated_at
                        and old._source_file <= new._source_file))"""
+        # kept until the raw gate passes, so that a blocked batch can be undone (pending.py)
+        keep_replaced(
+            con, entity, f"exists (select 1 from _batch as new where {replaces})", load_id
         )
+        con.execute(f"delete from raw.{entity.name} as old using _batch as new where {replaces}")
         inserted = con.execute(
             f"""insert into raw.{entity.name}
             select {", ".join(f"b.{c}" for c in names)}, b._source_file, b._source_row,
@@ -408,6 +432,7 @@ def _apply(
                 list(row),
             )
         result.reject_reasons = _reason_counts(con)
+        mark_pending(con, entity, load_id, run_id)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -421,11 +446,16 @@ def _apply(
     )
 
 
+# The rule and the column of a reject reason ("unknown partner: partner_id"): the text before
+# the row's values, which the full reason in audit.rejected_rows carries.
+REASON_RULE = r"^[^:]+: [a-z_]+"
+
+
 def _reason_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Reject counts by rule (the reason up to its colon), for the asset's metadata."""
+    """Reject counts by rule and column, for the asset's metadata and logs: no values."""
     rows = con.execute(
-        "select split_part(r, ':', 1) as rule, count(*) from "
+        f"select regexp_extract(r, '{REASON_RULE}') as rule, count(*) from "
         "(select unnest(string_split(_reason, '; ')) as r from _batch "
-        "where _reason is not null) group by 1 order by 2 desc"
+        "where _reason is not null) group by 1 order by 2 desc, 1"
     ).fetchall()
     return {rule: int(n) for rule, n in rows}

@@ -25,11 +25,17 @@ then appends the rejected rows and, last, the batch's `loaded_files` rows. So:
   rejected rows a second time (with the same `load_id`, so they can be told apart);
 - readers that list `raw/<entity>/` during the swap can miss it for a moment, and two loads
   must not run at once (the refresh lock sees to that).
+
+Pending loads, as the DuckDB loader's (pending.py): a load is recorded in
+`pending/<entity>/loads.json` before its table swap, and the first pending load keeps the table
+it replaced as `pending/<entity>/raw/` instead of deleting it. `roll_back_spark` puts that table
+back and removes the pending loads' rows from both audit tables; `accept_spark` deletes it.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -39,16 +45,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestration.ingest import sql
-from orchestration.ingest.contract import ENTITIES, PARTNER_TYPES, Entity
+from orchestration.ingest.contract import ENTITIES, Entity
+from orchestration.ingest.csv_file import newline_of, read_header
 from orchestration.ingest.loader import (
+    REASON_RULE,
     FileRejected,
     LoadResult,
-    _csv_header,
     _source_columns,
     file_loads,
     new_files,
+    unparseable,
 )
-from orchestration.ingest.reference import _SEEDS, ReferenceError, _read_seed
+from orchestration.ingest.reference import _SEEDS, ReferenceError, _read_seed, time_zone_names
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -129,12 +137,71 @@ def _settle(folder: Path) -> None:
             shutil.rmtree(stray)
 
 
-def _swap(folder: Path) -> None:
+def _swap(folder: Path, keep: Path | None = None) -> None:
+    """Put `.next` in place of `folder`; the replaced table moves to `keep` when given (and
+    not there yet), else it is deleted."""
     nxt, old = _sibling(folder, ".next"), _sibling(folder, ".old")
     if folder.exists():
         folder.rename(old)
     nxt.rename(folder)
+    if keep is not None and old.exists() and not keep.exists():
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        old.rename(keep)
     shutil.rmtree(old, ignore_errors=True)
+
+
+# --- pending loads (pending.py, on Parquet) --------------------------------------------------
+
+
+def _pending_dir(spark_dir: Path, entity: Entity) -> Path:
+    return Path(spark_dir) / "pending" / entity.name
+
+
+def pending_load_ids_spark(spark_dir: Path, entity: Entity) -> list[int]:
+    path = _pending_dir(spark_dir, entity) / "loads.json"
+    return sorted(json.loads(path.read_text())) if path.exists() else []
+
+
+def _write_pending(spark_dir: Path, entity: Entity, ids: list[int]) -> None:
+    folder = _pending_dir(spark_dir, entity)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / "loads.json.next"
+    staged.write_text(json.dumps(sorted(ids)))
+    staged.replace(folder / "loads.json")
+
+
+def accept_spark(spark_dir: Path, entity: Entity) -> list[int]:
+    """The gate passed: the pending loads stay; the table they replaced is deleted."""
+    ids = pending_load_ids_spark(spark_dir, entity)
+    shutil.rmtree(_pending_dir(spark_dir, entity), ignore_errors=True)
+    return ids
+
+
+def roll_back_spark(spark: SparkSession, spark_dir: Path, entity: Entity) -> list[int]:
+    """The gate blocked: the table before the first pending load is put back, and the pending
+    loads' rows are removed from audit/loaded_files and audit/rejected_rows."""
+    ids = pending_load_ids_spark(spark_dir, entity)
+    if not ids:
+        return []
+    kept = _pending_dir(spark_dir, entity) / "raw"
+    table = raw_dir(spark_dir, entity.name)
+    if kept.exists():
+        shutil.rmtree(_sibling(table, ".next"), ignore_errors=True)
+        kept.rename(_sibling(table, ".next"))
+        _swap(table)
+    listed = ", ".join(str(int(i)) for i in ids)
+    for name, schema in AUDIT_SCHEMAS.items():
+        folder = audit_dir(spark_dir, name)
+        nxt = _sibling(folder, ".next")
+        shutil.rmtree(nxt, ignore_errors=True)
+        _read(spark, folder, schema).where(
+            f"not (entity = {_SPARK_SQL.lit(entity.name)} and load_id in ({listed}))"
+        ).coalesce(1).write.parquet(str(nxt))
+        _swap(folder)
+        spark.catalog.refreshByPath(str(folder))
+    spark.catalog.refreshByPath(str(table))
+    shutil.rmtree(_pending_dir(spark_dir, entity), ignore_errors=True)
+    return ids
 
 
 def ensure_tables(spark: SparkSession, spark_dir: Path, entities: list[Entity]) -> None:
@@ -191,7 +258,7 @@ def register_reference(spark: SparkSession, seeds_dir: Path) -> None:
 
 
 def _register_reference(spark: SparkSession, seeds_dir: Path) -> None:
-    from pyspark.sql.utils import AnalysisException
+    from pyspark.errors import AnalysisException
 
     codes: dict[str, set[str]] = {}
     for table, (file_name, expr) in _SEEDS.items():
@@ -206,11 +273,13 @@ def _register_reference(spark: SparkSession, seeds_dir: Path) -> None:
         except AnalysisException as exc:
             raise ReferenceError(f"seed {seeds_dir / file_name}: {exc}") from exc
         codes[table] = {r.code for r in rows}
-    codes["ref_partner_types"] = set(PARTNER_TYPES) | codes["ref_partner_type_aliases"]
+    codes["ref_partner_types"] = codes["ref_partner_type_names"] | codes["ref_partner_type_aliases"]
     for table, values in codes.items():
         _values(
             spark, "code string", [(_SPARK_SQL.lit(v),) for v in sorted(values)]
         ).createOrReplaceTempView(table)
+    zones = [(_SPARK_SQL.lit(z.lower()), _SPARK_SQL.lit(z)) for z in time_zone_names()]
+    _values(spark, "code string, name string", zones).createOrReplaceTempView(sql.TIME_ZONES)
 
     fx_path = seeds_dir / "fx_rates.csv"
     _seed(spark, seeds_dir, "fx_rates.csv").createOrReplaceTempView("_psw_seed")
@@ -280,9 +349,12 @@ def _check_utf8(path: Path) -> None:
 def _stage_csv(spark: SparkSession, entity: Entity, path: Path, held: list[DataFrame]) -> DataFrame:
     from pyspark.sql import functions as F
 
-    header = _csv_header(path)
+    newline = newline_of(path)
+    header = read_header(path, newline)
     positions = _source_columns(entity, header, path)
     _check_utf8(path)
+    # LF and CRLF: Spark's default; a CR-only file needs its line ending named
+    line_sep = {"lineSep": "\r"} if newline == "\r" else {}
     # as DuckDB's read_csv(..., strict_mode = true): RFC 4180 quoting, every row as wide as
     # the header; multiLine keeps quoted line breaks (and the file in one partition)
     full = spark.read.csv(
@@ -298,6 +370,7 @@ def _stage_csv(spark: SparkSession, entity: Entity, path: Path, held: list[DataF
         unescapedQuoteHandling="RAISE_ERROR",
         ignoreLeadingWhiteSpace=False,
         ignoreTrailingWhiteSpace=False,
+        **line_sep,
     ).withColumn("_row_id", F.monotonically_increasing_id())
     # Cache every column and parse the whole file now: a malformed row fails here, in the
     # staging step (Spark parses only the columns a query uses, and would not see it).
@@ -416,10 +489,8 @@ def _stage(
         return _stage_parquet(spark, entity, path, held), None
     except ValueError as exc:
         return None, f"{path}: {exc}"
-    except _Unparseable as exc:
-        return None, f"{path}: could not be parsed as {kind}: {exc}"
-    except Exception as exc:  # Spark's own errors (Py4J, analysis, runtime)
-        return None, f"{path}: could not be parsed as {kind}: {_spark_error(exc)}"
+    except Exception as exc:  # _Unparseable, or Spark's own errors (Py4J, analysis, runtime)
+        return None, unparseable(path, kind, _spark_error(exc))
 
 
 # --- the load --------------------------------------------------------------------------------
@@ -532,9 +603,10 @@ def _apply(
         result.reject_reasons = {
             r.rule: int(r.n)
             for r in spark.sql(
-                "select substring_index(r, ':', 1) as rule, count(*) as n from "
+                f"select regexp_extract(r, {_SPARK_SQL.lit(REASON_RULE)}, 0) as rule, "
+                "count(*) as n from "
                 f"(select explode(split(_reason, '; ')) as r from {prefix}_batch "
-                "where _reason is not null) group by 1 order by 2 desc"
+                "where _reason is not null) group by 1 order by 2 desc, 1"
             ).collect()
         }
 
@@ -563,7 +635,9 @@ def _apply(
         nxt = _sibling(table, ".next")
         shutil.rmtree(nxt, ignore_errors=True)
         new_table.write.parquet(str(nxt))
-        _swap(table)
+        # pending from here on: recorded before the swap, so that a crash after it is undone
+        _write_pending(spark_dir, entity, [*pending_load_ids_spark(spark_dir, entity), load_id])
+        _swap(table, keep=_pending_dir(spark_dir, entity) / "raw")
         spark.catalog.refreshByPath(str(table))  # any cached listing of the old files
 
         totals = (

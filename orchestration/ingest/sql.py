@@ -3,8 +3,14 @@
 Everything here is generated from the contract (`contract.py`) and evaluated column-wise by the
 engine, so no Python touches individual rows. Two dialects: DuckDB (`loader.py`) and Spark SQL
 (`spark_loader.py`). They give the same typed values and the same reasons, word for word; the
-few things the engines spell differently are the `_Engine` methods below, and the Spark
-typing of dates and timestamps accepts what DuckDB's casts accept (see `_SparkEngine`).
+few things the engines spell differently are the `_Engine` methods below.
+
+Dates and timestamps are read row by row by one rule (`contract.py` documents it), on both
+engines: one regular expression splits the text into its parts, the value is built from the
+parts, and a time zone applies to its own row only. Neither engine's text-to-date or
+text-to-timestamp cast decides what is valid: DuckDB's cast to `timestamptz` carries a named
+zone on to the rows that follow (STACK.md), and each engine's cast accepts forms the other
+does not (`1/2/26`, `26-01-31`, `2024`).
 """
 
 from __future__ import annotations
@@ -19,11 +25,17 @@ Dialect = Literal["duckdb", "spark"]
 _TRUE = "('true', 't', 'yes', 'y', '1')"
 _FALSE = "('false', 'f', 'no', 'n', '0')"
 _TYPE_WORD = {
-    "date": "a date (YYYY-MM-DD)",
-    "timestamp": "a timestamp (YYYY-MM-DD HH:MM:SS)",
+    "date": "a date (YYYY-MM-DD, four-digit year)",
+    "timestamp": (
+        "a timestamp (YYYY-MM-DD[THH:MM[:SS[.fraction]]][zone], four-digit year; "
+        "zone: Z, +HH, +HHMM, +HH:MM or a name such as Asia/Tokyo)"
+    ),
     "decimal": "a number",
     "boolean": "a boolean (true/false)",
 }
+UNKNOWN_ZONE = "has an unknown time zone name (use a name such as Asia/Tokyo, Z or +HH:MM)"
+# The time zone names a timestamp may carry (`reference.time_zone_names`): code, name.
+TIME_ZONES = "ref_time_zones"
 REFERENCE_LISTS = {
     "countries": "ref_countries",
     "verticals": "ref_verticals",
@@ -66,18 +78,51 @@ class _Engine:
     def array(self, items: list[str]) -> str:
         return "[" + ", ".join(items) + "]"
 
+    # Dates and timestamps: `parse` splits the text into the parts of `_PARTS`, in a step of
+    # its own (`parsed`), so that each value is matched once; `part` reads one part (NULL when
+    # absent); the typed value is built from the parts (`_date_of`, `_timestamp_of`).
+
+    def parse(self, kind: str, t: str) -> str:
+        """The parts of text `t` (all absent: not a date or timestamp)."""
+        regex, names = _PARTS[kind]
+        listed = ", ".join(f"'{n}'" for n in names)
+        return f"regexp_extract({t}, {self.lit(regex)}, [{listed}])"
+
+    def part(self, p: str, kind: str, name: str) -> str:
+        return f"nullif({p}.{name}, '')"
+
     def parsed(self, columns: list[Column]) -> list[str]:
-        """Columns of an extra step between `texts` and `typed` (none for DuckDB)."""
-        return []
+        return [
+            f"{self.parse(c.type, f't_{c.name}')} as p_{c.name}"
+            for c in columns
+            if c.type in _PARTS
+        ]
 
-    def typed_date(self, name: str) -> str:
-        return self.date(f"t_{name}")
+    def make_date(self, y: str, mo: str, d: str) -> str:
+        """The date of text parts (NULL: no such day)."""
+        return f"try_cast(concat({y}, '-', {mo}, '-', {d}) as date)"
 
-    def typed_timestamp(self, name: str) -> str:
-        return f"cast(try_cast(t_{name} as timestamptz) as timestamp)"
+    def make_timestamp(self, p: str) -> str:
+        """The local timestamp of the parts of `p` (NULL: no such day)."""
+        part = lambda n: self.part(p, "timestamp", n)  # noqa: E731
+        fraction = f"rpad(substr(coalesce({part('f')}, ''), 1, 6), 6, '0')"
+        text = (
+            f"concat({part('y')}, '-', {part('mo')}, '-', {part('d')}, ' ', "
+            f"coalesce({part('h')}, '00'), ':', coalesce({part('mi')}, '00'), ':', "
+            f"coalesce({part('s')}, '00'), '.', {fraction})"
+        )
+        return f"try_cast({text} as timestamp)"
+
+    def shift_seconds(self, ts: str, seconds: str) -> str:
+        return f"({ts} - to_seconds({seconds}))"
+
+    def from_zone(self, ts: str, zone: str) -> str:
+        """`ts` read as wall time in the time zone named `zone`, in UTC."""
+        return f"timezone('UTC', timezone({zone}, {ts}))"
 
     def date(self, t: str) -> str:
-        return f"try_cast({t} as date)"
+        """The date of a text expression (for seeds), by the same rule as the landing files."""
+        return _date_of(self, self.parse("date", t))
 
     def decimal(self, t: str) -> str:
         return f"try_cast({t} as decimal(18,2))"
@@ -99,26 +144,54 @@ class _Engine:
 # DuckDB's trim() removes the Unicode space separators (category Zs); Spark's only ' '.
 _ZS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
 _ZS += "\u202f\u205f\u3000"
-# What DuckDB's (lenient) text-to-date cast reads: a date that no digit or " (BC)" follows,
-# whatever else does. Groups: 1 year, 3 month, 4 day.
-_DATE_RE = r"^\s*(\d+)([-/ \\])(\d{1,2})\2(\d{1,2})(?!\d)(?!\s\([Bb][Cc]\))"
-# What DuckDB's text-to-timestamptz cast reads: the date, then optionally "H:M" at the end or
-# "H:M:S[.fraction]" with "Z", an offset (+HH, +HHMM, +HH:MM, +HH:MM:SS) or a UTC zone name.
-# Groups: 1 year, 3 month, 4 day, 5 hour, 6 minute, 7 second, 8 fraction, 9 offset sign,
-# 10 offset hours, 11 or 12 offset minutes, 13 offset seconds.
-_UTC_NAMES = "utc|uct|gmt|gmt0|gmt[+-]0|zulu|universal|greenwich"
+# The rule of contract.py, as regular expressions that RE2 (DuckDB) and Java (Spark) read
+# alike: ASCII digits only, anchored at both ends (`\z`: Java's `$` also matches before a
+# final line break).
+_YMD = r"(\d{4})-(\d{2})-(\d{2})"
+_DATE_RE = _YMD + r"(?:[T ]00:00(?::00(?:\.0{1,9})?)?)?"
 _TIMESTAMP_RE = (
-    r"^\s*(\d+)([-/ \\])(\d{1,2})\2(\d{1,2})"
-    r"(?:(?:T\s*|\s+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d*))?"
-    r"(?:Z\s*|([+-])(\d\d)(?:(\d\d)|:(?:(\d\d)(?::(\d\d)?)?)?)?\s*"
-    rf"| (?i:(?:etc/)?(?:{_UTC_NAMES}))?\s*)?)?)?\z"
+    _YMD + r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)? ?"
+    r"(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?|([A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*))?)?"
 )
-# The regular expression and its groups that make the parts (the date's: the rest of the text
-# too, which regexp_replace keeps otherwise).
+# regular expression and the names of its groups, in order
 _PARTS = {
-    "date": (_DATE_RE + "(?s:.*)", (1, 3, 4)),
-    "timestamp": (_TIMESTAMP_RE, (1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)),
+    "date": ("^" + _DATE_RE + r"\z", ("y", "mo", "d")),
+    "timestamp": (
+        "^" + _TIMESTAMP_RE + r"\z",
+        ("y", "mo", "d", "h", "mi", "s", "f", "z", "sg", "oh", "om", "zone"),
+    ),
 }
+
+
+def _int(sql: _Engine, p: str, kind: str, name: str) -> str:
+    return f"cast({sql.part(p, kind, name)} as int)"
+
+
+def _date_of(sql: _Engine, p: str) -> str:
+    y, mo, d = (sql.part(p, "date", n) for n in ("y", "mo", "d"))
+    return f"case when {_int(sql, p, 'date', 'y')} > 0 then {sql.make_date(y, mo, d)} end"
+
+
+def _timestamp_of(sql: _Engine, p: str, zone: str) -> str:
+    """The timestamp in UTC: a time without zone is UTC; `zone` is the canonical name of a
+    named zone (NULL when the name is unknown, and then so is the timestamp)."""
+    n = lambda name: _int(sql, p, "timestamp", name)  # noqa: E731
+    valid = (
+        f"{n('y')} > 0 and coalesce({n('h')}, 0) < 24 and coalesce({n('mi')}, 0) < 60 "
+        f"and coalesce({n('s')}, 0) < 60 and coalesce({n('oh')}, 0) <= 18 "
+        f"and coalesce({n('om')}, 0) < 60"
+    )
+    local = sql.make_timestamp(p)
+    sign = f"case when {sql.part(p, 'timestamp', 'sg')} = '-' then -1 else 1 end"
+    offset = f"{sign} * ({n('oh')} * 3600 + coalesce({n('om')}, 0) * 60)"
+    return (
+        f"case when {valid} then case "
+        f"when {sql.part(p, 'timestamp', 'zone')} is not null then "
+        f"case when {zone} is not null then {sql.from_zone(local, zone)} end "
+        f"when {sql.part(p, 'timestamp', 'sg')} is not null then "
+        f"{sql.shift_seconds(local, offset)} "
+        f"else {local} end end"
+    )
 
 
 class _SparkEngine(_Engine):
@@ -143,62 +216,36 @@ class _SparkEngine(_Engine):
     def array(self, items: list[str]) -> str:
         return "array(" + ", ".join(items) + ")"
 
-    # Dates and timestamps: one regular expression reads the parts that DuckDB's cast reads
-    # (Spark's own cast reads '2024' or '2024-05' as dates; DuckDB's does not), in a step of
-    # its own (`parsed`), so that each value is matched once; the typed value is built from
-    # the parts.
-
     def parse(self, kind: str, t: str) -> str:
-        """The parts of text `t` as an array of strings (NULL: not a date or timestamp)."""
-        regex, groups = _PARTS[kind]
-        found = ",".join(f"${g}" for g in groups)
+        regex, names = _PARTS[kind]
+        found = ",".join(f"${i}" for i in range(1, len(names) + 1))
         return (
             f"case when {t} rlike {self.lit(regex)} then "
             f"split(regexp_replace({t}, {self.lit(regex)}, '{found}'), ',') end"
         )
 
-    def parsed(self, columns: list[Column]) -> list[str]:
-        return [
-            f"{self.parse(c.type, f't_{c.name}')} as p_{c.name}"
-            for c in columns
-            if c.type in _PARTS
-        ]
+    def part(self, p: str, kind: str, name: str) -> str:
+        return f"nullif({p}[{_PARTS[kind][1].index(name)}], '')"
 
-    def typed_date(self, name: str) -> str:
-        return self.date_of(f"p_{name}")
+    def make_date(self, y: str, mo: str, d: str) -> str:
+        ints = ", ".join(f"cast({x} as int)" for x in (y, mo, d))
+        return f"cast(try_make_timestamp_ntz({ints}, 0, 0, 0) as date)"
 
-    def typed_timestamp(self, name: str) -> str:
-        return self.timestamp_of(f"p_{name}")
-
-    def date(self, t: str) -> str:
-        return self.date_of(self.parse("date", t))
-
-    @staticmethod
-    def _int(parts: str, i: int) -> str:
-        return f"cast(nullif({parts}[{i}], '') as int)"
-
-    def date_of(self, p: str) -> str:
-        y, m, d = (self._int(p, i) for i in range(3))
-        return f"cast(try_make_timestamp_ntz({y}, {m}, {d}, 0, 0, 0) as date)"
-
-    def timestamp_of(self, p: str) -> str:
-        y, mo, d, h, mi, s, _, _, oh, om, om_, os_ = (self._int(p, i) for i in range(12))
-        micros = f"cast(rpad(substr({p}[6], 1, 6), 6, '0') as int)"
-        offset = (
-            f"(case when {p}[7] = '-' then -1 else 1 end) * "
-            f"(coalesce({oh}, 0) * 3600 + coalesce({om}, {om_}, 0) * 60 + coalesce({os_}, 0))"
-        )
-        hour, minute, second = f"coalesce({h}, 0)", f"coalesce({mi}, 0)", f"coalesce({s}, 0)"
-        # 24:00:00 (and nothing later) is midnight of the next day, as in DuckDB.
-        midnight = f"({hour} = 24 and {minute} = 0 and {second} = 0 and {micros} = 0)"
+    def make_timestamp(self, p: str) -> str:
+        n = lambda name: f"coalesce(cast({self.part(p, 'timestamp', name)} as int), 0)"  # noqa: E731
+        micros = f"cast(rpad(substr(coalesce({p}[6], ''), 1, 6), 6, '0') as int)"
         local = (
-            f"try_make_timestamp_ntz({y}, {mo}, {d}, "
-            f"case when {midnight} then 0 else {hour} end, {minute}, {second})"
+            f"try_make_timestamp_ntz({n('y')}, {n('mo')}, {n('d')}, {n('h')}, {n('mi')}, {n('s')})"
         )
-        local = f"timestampadd(DAY, case when {midnight} then 1 else 0 end, {local})"
-        local = f"timestampadd(MICROSECOND, {micros}, {local})"
-        valid = f"({hour} < 24 or {midnight}) and {minute} < 60 and {second} < 60"
-        return f"case when {valid} then timestampadd(SECOND, -({offset}), {local}) end"
+        return f"timestampadd(MICROSECOND, {micros}, {local})"
+
+    def shift_seconds(self, ts: str, seconds: str) -> str:
+        return f"timestampadd(SECOND, -({seconds}), {ts})"
+
+    def from_zone(self, ts: str, zone: str) -> str:
+        # the session time zone is UTC (orchestration/spark.py): timestamp and timestamp_ntz
+        # then hold the same wall time
+        return f"cast(to_utc_timestamp(cast({ts} as timestamp), {zone}) as timestamp_ntz)"
 
     def decimal(self, t: str) -> str:
         # DuckDB reads '1_000' (an underscore between digits) but no digits other than 0-9.
@@ -252,9 +299,9 @@ def _text(column: Column, sql: _Engine) -> str:
 def _typed(column: Column, sql: _Engine) -> str:
     t = f"t_{column.name}"
     if column.type == "date":
-        return sql.typed_date(column.name)
+        return _date_of(sql, f"p_{column.name}")
     if column.type == "timestamp":
-        return sql.typed_timestamp(column.name)
+        return _timestamp_of(sql, f"p_{column.name}", f"_tz_{column.name}.name")
     if column.type == "decimal":
         return sql.decimal(t)
     if column.type == "boolean":
@@ -264,6 +311,21 @@ def _typed(column: Column, sql: _Engine) -> str:
             f"when lower({t}) in {_FALSE} then false end"
         )
     return t
+
+
+def _zone_joins(entity: Entity, sql: _Engine) -> tuple[list[str], list[str]]:
+    """For each timestamp column: the left join that finds the canonical name of the zone
+    name it carries (ref_time_zones holds distinct codes: it adds no rows), and a column
+    `u_<column>` that is true when the name is not a time zone."""
+    joins, unknown = [], []
+    for c in entity.columns:
+        if c.type == "timestamp":
+            zone = sql.part(f"p_{c.name}", "timestamp", "zone")
+            joins.append(
+                f"left join {TIME_ZONES} as _tz_{c.name} on _tz_{c.name}.code = lower({zone})"
+            )
+            unknown.append(f"({zone} is not null and _tz_{c.name}.name is null) as u_{c.name}")
+    return joins, unknown
 
 
 def _code_set(column: Column, sql: _Engine) -> str:
@@ -280,11 +342,11 @@ def _reasons(column: Column, sql: _Engine) -> list[str]:
     if column.required:
         out.append(f"case when {t} is null then {sql.lit('missing required value: ' + name)} end")
     if column.type in _TYPE_WORD:
-        word = _TYPE_WORD[column.type]
-        out.append(
-            f"case when {t} is not null and {v} is null then "
-            f"'wrong type: {name} ''' || {t} || ''' is not {word}' end"
-        )
+        word = f"'wrong type: {name} ''' || {t} || ''' is not {_TYPE_WORD[column.type]}'"
+        if column.type == "timestamp":
+            zone = f"'wrong type: {name} ''' || {t} || ''' {UNKNOWN_ZONE}'"
+            word = f"case when u_{name} then {zone} else {word} end"
+        out.append(f"case when {t} is not null and {v} is null then {word} end")
     if column.codes is not None or column.reference is not None:
         codes = _code_set(column, sql)
         if column.type == "list":
@@ -389,13 +451,11 @@ def typed_select(entity: Entity, source: str, dialect: Dialect = "duckdb") -> st
         step = "parsed"
         parsed = "parsed as (\n  select texts.*,\n    " + ",\n    ".join(parts)
         parsed += "\n  from texts\n),\n"
+    zone_joins, unknown_zones = _zone_joins(entity, sql)
+    typed = ",\n    ".join([typed, *unknown_zones])
+    zone_join = "\n  ".join(zone_joins)
     names = [c.name for c in entity.columns]
-    if sql.joins_codes:  # Spark: no `* exclude (...)`
-        kept = ", ".join(
-            ["_source_file", "_source_row", *(f"t_{n}" for n in names), *names, "_reason"]
-        )
-    else:
-        kept = f"reasoned.* exclude ({', '.join(f'o_{n}' for n in names)})"
+    kept = ", ".join(["_source_file", "_source_row", *(f"t_{n}" for n in names), *names, "_reason"])
     return f"""
 with refs as (select {refs}),
 texts as (
@@ -409,6 +469,7 @@ texts as (
   select {step}.*,
     {typed}
   from {step}
+  {zone_join}
 ),
 reasoned as (
   select typed.*,
