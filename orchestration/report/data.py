@@ -11,20 +11,17 @@ from typing import Any
 
 import duckdb
 
-from orchestration.settings import AUDIT_SCHEMA, MART_SCHEMA
+from orchestration.ingest import contract
+from orchestration.quality.parameters import seed_code_sets
+from orchestration.settings import AUDIT_SCHEMA, MART_SCHEMA, SEEDS_DIR
 
-PARTNER_TYPES = (
-    "reseller",
-    "distributor",
-    "msp",
-    "isv",
-    "system_integrator",
-    "oem",
-    "referral",
-    "strategic_alliance",
-)
-SEGMENTS = ("smb", "mid_market", "enterprise")
-REGIONS = ("NA", "LATAM", "EMEA", "APAC")
+# The order in which the report lists partner types and regions: the seeds' (partner types in
+# the order of partner_types.csv, regions in the order they first appear in countries.csv).
+# Codes the seeds do not name still show, after these (`ordered`). Segments are the contract's.
+_SEED_CODES = seed_code_sets(SEEDS_DIR)
+PARTNER_TYPES = tuple(_SEED_CODES["partner_types"])
+REGIONS = tuple(_SEED_CODES["regions"])
+SEGMENTS = contract.SEGMENTS
 TOP_GAPS = 10
 
 M = MART_SCHEMA
