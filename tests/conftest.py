@@ -207,7 +207,7 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
 # files to its two workers in collection order, so the long ones must not start last.
 _LONGEST_FIRST = (
     "test_reliability.py",
-    "test_crash_recovery.py",
+    "test_fault_injection.py",
     "test_invariants.py",
     "test_quality_job.py",
     "test_e2e.py",

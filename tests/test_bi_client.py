@@ -211,3 +211,31 @@ def test_parquet_exports_read_by_a_fresh_process(warehouse, tmp_path):
     assert from_parquet["monthly"] == [
         {"months": 30, "first": str(date(2023, 1, 1)), "last": str(date(2025, 6, 1))}
     ]
+
+
+def test_the_serving_file_and_the_exports_are_one_publish(warehouse, tmp_path):
+    """The public paths lead through `current` to one publish folder; a client can check that
+    the exports it read belong to the publish of the serving file it read (the publish id in
+    audit.publish_log and in every export's Parquet metadata)."""
+    assert (warehouse / "serving.duckdb").is_symlink() and (warehouse / "exports").is_symlink()
+    served = bi_client(
+        warehouse / "serving.duckdb",
+        {"log": "select publish_id, run_id from audit.publish_log"},
+        tmp_path,
+    )["log"]
+    exported = bi_client(
+        None,
+        {
+            "kv": "select file_name, decode(key) as k, decode(value) as v from "
+            f"parquet_kv_metadata('{warehouse / 'exports'}/*.parquet') "
+            "where decode(key) in ('psw_publish_id', 'psw_run_id')"
+        },
+        tmp_path,
+    )["kv"]
+    [log] = served
+    assert log["publish_id"] == (warehouse / "current").resolve().name
+    by_key: dict[str, set[str]] = {}
+    for row in exported:
+        by_key.setdefault(row["k"], set()).add(row["v"])
+    assert by_key == {"psw_publish_id": {log["publish_id"]}, "psw_run_id": {log["run_id"]}}
+    assert len({row["file_name"] for row in exported}) == len(MARTS)

@@ -31,11 +31,11 @@ def site(tmp_path_factory: pytest.TempPathFactory):
     return build_site(tmp_path_factory)
 
 
-def build_site(tmp_path_factory: pytest.TempPathFactory):
+def build_site(tmp_path_factory: pytest.TempPathFactory, scale: float = 0.003):
     """A landing zone, a Dagster instance, and a reference warehouse built by a clean run."""
     root = tmp_path_factory.mktemp("reliability")
     landing = root / "landing"
-    generate(landing, scale=0.003, seed=5, end_date=date(2026, 5, 31))
+    generate(landing, scale=scale, seed=5, end_date=date(2026, 5, 31))
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT_DIR / "dagster.yaml", home / "dagster.yaml")
@@ -73,9 +73,10 @@ def refresh(env: dict, warehouse: Path, timeout: float = 600) -> subprocess.Comp
 
 def published_copy(root: Path, tmp_path: Path) -> Path:
     """A warehouse as a successful refresh of the site's landing zone leaves it: a copy of the
-    reference warehouse (saves a refresh per test)."""
+    reference warehouse (saves a refresh per test). Its symlinks (`current`, `serving.duckdb`,
+    `exports`) are relative, and copied as symlinks: they lead into the copy's own publish."""
     warehouse = tmp_path / "wh"
-    shutil.copytree(root / "reference", warehouse)
+    shutil.copytree(root / "reference", warehouse, symlinks=True)
     return warehouse
 
 

@@ -1,4 +1,4 @@
-"""The publish asset: marts and audit tables to serving.duckdb and Parquet, atomically."""
+"""The publish asset: marts and audit tables to serving.duckdb and Parquet, switched as one."""
 
 import dagster as dg
 
@@ -25,9 +25,11 @@ RAW_KEYS = [key for asset in ingest_assets for key in asset.keys]
     description=(
         "What BI reads: `serving.duckdb` (schemas `marts` and `audit`) and one Parquet file per "
         "mart under `exports/`. Runs only after every upstream asset and blocking check "
-        "succeeded; replaces the files atomically (new file, then rename), so readers never "
-        "see a partial state and a failed run leaves yesterday's files untouched. Then builds "
-        "the static strategy report `report/index.html` from the new serving file."
+        "succeeded. Writes a new publish folder `publishes/<time>-<token>/` and then switches "
+        "the symlink `current` to it in one rename; `serving.duckdb` and `exports/` are "
+        "symlinks through `current`, so readers see the whole previous publish or the whole "
+        "new one, and a failed run leaves yesterday's files untouched. Then builds the static "
+        "strategy report `report/index.html` from the new serving file."
     ),
 )
 def serving_warehouse(
@@ -37,7 +39,8 @@ def serving_warehouse(
     result = publish(settings, run_id=context.run_id)
     context.log.info(
         f"published {len(result.marts)} marts to {result.serving_db} and "
-        f"{len(result.exports)} Parquet files to {settings.exports_dir}"
+        f"{len(result.exports)} Parquet files to {settings.exports_dir} "
+        f"(publish {result.publish_id})"
     )
     # From the file just swapped in; a report that cannot be built fails the step (a bug).
     # Imported here: altair and the Vega bundle need not load with the code location.
@@ -49,6 +52,8 @@ def serving_warehouse(
         metadata={
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),
             "exports_dir": dg.MetadataValue.path(str(settings.exports_dir)),
+            "publish_id": result.publish_id,
+            "publish_folder": dg.MetadataValue.path(str(result.folder)),
             "report": dg.MetadataValue.path(str(report)),
             "report_url": dg.MetadataValue.url(report.resolve().as_uri()),
             "as_of_date": settings.as_of_date.isoformat(),
