@@ -13,10 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import DEFAULT_END_DATE, GenerationResult, generate
-from orchestration.ingest.contract import ENTITIES, PARTNER_TYPES
+from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.loader import load_entity
+from orchestration.quality.parameters import seed_code_sets
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+PARTNER_TYPES = tuple(seed_code_sets(SEEDS)["partner_types"])
 LOAD_ORDER = ("partners", "deals", "certifications", "incentives")
 REJECT_KINDS = (
     "negative amount",
