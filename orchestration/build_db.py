@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.settings import Settings
+from orchestration.writable import ensure_writable
 
 # Messages DuckDB gives for a file it cannot trust (checked with duckdb 1.5.6).
 DAMAGED = (
@@ -84,7 +85,8 @@ def check_build_db(
     (the run then rebuilds it from the landing zone). Raises BuildDatabaseLocked on timeout.
     """
     path = settings.build_db
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # a read-only warehouse folder: one line naming it and what to do, before DuckDB's error
+    ensure_writable(path.parent)
     result = OpenResult()
     started = time.monotonic()
     while True:

@@ -55,15 +55,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
-    from orchestration.refresh import refresh_lock, run_refresh
+    from orchestration.refresh import refresh_in_worker, refresh_lock
+    from orchestration.writable import ensure_writable
 
+    ensure_writable(settings.warehouse_dir)
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
         print(
             f"refreshing as of {settings.as_of_date}: landing {settings.landing_dir}, "
             f"warehouse {settings.warehouse_dir}",
             flush=True,
         )
-        outcome = run_refresh(log_level=args.log_level)
+        # the run executes in a worker process, retried once if that process dies
+        outcome = refresh_in_worker(log_level=args.log_level)
     print(outcome.summary())
     return 0 if outcome.success else 1
 
@@ -173,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         "refresh",
         help="run the nightly_refresh job now",
         description="Run the nightly_refresh Dagster job (the one the 02:00 schedule runs), "
-        "recorded in the Dagster instance. Exits 1 if anything failed or was blocked.",
+        "recorded in the Dagster instance, in a worker process: a run whose process dies is "
+        "retried once (dagster.yaml run_retries), a run that fails on data is not. Exits 1 if "
+        "anything failed or was blocked, 2 if a setting or the warehouse folder is unusable.",
     )
     ref.add_argument("--as-of", type=_date, help="as-of date D (default PSW_AS_OF_DATE or today)")
     ref.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

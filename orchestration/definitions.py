@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.alerts import alert_channels
 from orchestration.defs.dbt import dbt_models, dbt_resource
+from orchestration.defs.freshness import serving_freshness_alert
 from orchestration.defs.ingest import ingest_assets
 from orchestration.defs.jobs import nightly_refresh, nightly_schedule
 from orchestration.defs.publish import serving_warehouse
@@ -16,6 +17,6 @@ defs = dg.Definitions(
     asset_checks=quality_checks,
     jobs=[nightly_refresh],
     schedules=[nightly_schedule],
-    sensors=[landing_zone_sensor, failure_alert],
+    sensors=[landing_zone_sensor, failure_alert, serving_freshness_alert],
     resources={"dbt": dbt_resource(), "warehouse": Warehouse(), "alerts": alert_channels()},
 )

@@ -4,13 +4,22 @@ Dagster's wrappers or the exception class path."""
 from __future__ import annotations
 
 import re
-
-from dagster._utils.error import SerializableErrorInfo
+from typing import Protocol
 
 _CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
 
 
-def root_message(error: SerializableErrorInfo | None) -> str:
+class ErrorInfo(Protocol):
+    """The fields read of Dagster's serialized error (a step failure's `.error`)."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def cause(self) -> ErrorInfo | None: ...
+
+
+def root_message(error: ErrorInfo | None) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     if error is None:

@@ -208,6 +208,7 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
 _LONGEST_FIRST = (
     "test_reliability.py",
     "test_fault_injection.py",
+    "test_runtime.py",
     "test_invariants.py",
     "test_quality_job.py",
     "test_e2e.py",

@@ -132,6 +132,33 @@ def test_the_production_instance_uses_postgres_a_run_queue_and_one_writer(produc
     assert "password:\n        env: DAGSTER_PG_PASSWORD" in text  # no secret in the file
 
 
+@dg.op
+def bad_data():
+    raise dg.Failure(description="deals.csv: line 2, column amount: not a number")
+
+
+@dg.job
+def fails_on_data():
+    bad_data()
+
+
+def test_the_production_instance_retries_a_crashed_run_once_and_a_failed_step_never(
+    production_home,
+):
+    """Dagster's retry decision (the `dagster/will_retry` tag the daemon acts on), made by the
+    PostgreSQL storage."""
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        result = fails_on_data.execute_in_process(instance=instance, raise_on_error=False)
+        failed = instance.get_run_by_id(result.run_id)
+        assert failed.tags["dagster/will_retry"] == "false"
+        # a run whose worker died is marked failed from outside (run monitoring does this)
+        crashed = instance.create_run_for_job(fails_on_data, status=dg.DagsterRunStatus.STARTED)
+        instance.report_run_failed(crashed, "run worker killed")
+        assert instance.get_run_by_id(crashed.run_id).tags["dagster/will_retry"] == "true"
+
+
 def test_a_real_refresh_is_recorded_in_postgres(production_home, postgres, tmp_path):
     from orchestration.refresh import run_refresh
     from orchestration.resources import Warehouse

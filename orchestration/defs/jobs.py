@@ -11,9 +11,12 @@ import dagster as dg
 NIGHTLY_JOB = "nightly_refresh"
 
 # The marts and the serving file are refreshed every night: older than a day and an hour is a
-# warning, older than 26 hours means a night was missed.
+# warning, older than 26 hours means a night was missed (the freshness alert sensor uses the
+# same window, defs/freshness.py).
+FRESHNESS_WARN_WINDOW = timedelta(hours=25)
+FRESHNESS_FAIL_WINDOW = timedelta(hours=26)
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
-    fail_window=timedelta(hours=26), warn_window=timedelta(hours=25)
+    fail_window=FRESHNESS_FAIL_WINDOW, warn_window=FRESHNESS_WARN_WINDOW
 )
 
 nightly_refresh = dg.define_asset_job(
@@ -26,8 +29,14 @@ nightly_refresh = dg.define_asset_job(
     # One process, steps in order: the steps share one DuckDB file that allows one writer, so
     # parallel step processes would only wait for each other and pay 2-6 s start-up each.
     executor_def=dg.in_process_executor,
-    # deploy/dagster.yaml queues runs with this tag one at a time
-    tags={"psw/writer": "build.duckdb"},
+    tags={
+        # deploy/dagster.yaml queues runs with this tag one at a time
+        "psw/writer": "build.duckdb",
+        # a run retry (dagster.yaml run_retries: a crashed run, once) is the whole refresh
+        # again, from its first step: the build database check that recovers what the crash
+        # left, as the next night would. Every step is safe to repeat (a file loads once).
+        "dagster/retry_strategy": "ALL_STEPS",
+    },
 )
 
 

@@ -1,4 +1,5 @@
-"""Sensors: start a refresh when new landing files have settled; alert when a refresh fails."""
+"""Sensors: start a refresh when new landing files have settled; alert when a refresh fails
+(the alert when no refresh happened at all is in freshness.py)."""
 
 import hashlib
 import json
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.alerts import Alert, AlertChannels, now_iso, send_alert
+from orchestration.alerts import Alert, AlertChannels, now_iso, publish_statement, send_alert
 from orchestration.defs.jobs import nightly_refresh
-from orchestration.ingest.loader import LANDING_SUFFIXES
+from orchestration.ingest.contract import ENTITIES
+from orchestration.ingest.landing import scan_landing
+from orchestration.refresh import WILL_RETRY_TAG
 from orchestration.resources import Warehouse
 from orchestration.run_errors import root_message
 
@@ -18,12 +21,12 @@ SETTLE_ENV = "PSW_LANDING_SETTLE_SECONDS"
 
 
 def scan(landing_dir: Path) -> dict[str, list[int]]:
-    """Every landing file (relative path) with its size and modification time (ns)."""
+    """Every extract file that a load would read (relative path; the loaders' discovery rules,
+    orchestration/ingest/landing.py) with its size and modification time (ns)."""
     found: dict[str, list[int]] = {}
-    if not landing_dir.is_dir():
-        return found
-    for path in landing_dir.glob("*/*"):
-        if path.is_file() and path.suffix.lower() in LANDING_SUFFIXES:
+    result = scan_landing(landing_dir, ENTITIES)
+    for files in result.files.values():
+        for path in files:
             stat = path.stat()
             found[str(path.relative_to(landing_dir))] = [stat.st_size, stat.st_mtime_ns]
     return found
@@ -91,14 +94,22 @@ def _failures(context: dg.RunFailureSensorContext) -> list[str]:
 def failure_alert(
     context: dg.RunFailureSensorContext, alerts: AlertChannels, warehouse: Warehouse
 ) -> None:
-    run = context.dagster_run
+    # read again: Dagster tags the failed run with its retry decision after the failure event
+    run = context.instance.get_run_by_id(context.dagster_run.run_id) or context.dagster_run
+    settings = warehouse.settings()
+    message = (context.failure_event.message or "The run failed.").strip()
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        message = message.rstrip(".") + (
+            ". It did not fail in a step (a crash, not the data): Dagster retries it once."
+        )
     alert = Alert(
         run_id=run.run_id,
         job_name=run.job_name,
         status=run.status.value,
-        message=context.failure_event.message or "the run failed",
+        message=message,
         failures=_failures(context),
         at=now_iso(),
+        published=publish_statement(context.instance, run.run_id, settings.serving_db),
     )
-    delivered = send_alert(alert, alerts, warehouse.settings().warehouse_dir / "alerts")
+    delivered = send_alert(alert, alerts, settings.warehouse_dir / "alerts")
     context.log.info(f"alert for run {run.run_id} delivered to: {', '.join(delivered)}")
