@@ -18,7 +18,7 @@ export GX_ANALYTICS_ENABLED := false
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test install prepare lint dev docs bench clean
+.PHONY: run test test-fast install prepare lint dev docs bench clean
 
 ## install: create .venv with the pinned dependencies, build the dbt manifest, write .env
 install: $(VENV)/.installed $(MANIFEST) .env .dagster/.initialized
@@ -60,13 +60,36 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+## test-fast: linters, the dbt unit tests and the tests that need no refresh (≤ 2 min)
+# FAST_TESTS: the test files that run no Dagster job and no full dbt build. The dbt unit tests
+# (tests/test_dbt_unit.py, orchestration/dbt_unit.py) build empty tables in a scratch DuckDB
+# file; the others call functions on small files or DuckDB tables. Add a file here only if it
+# keeps that promise (`make test-fast` must stay under 2 minutes on 2 cores); `make test` runs
+# every file anyway.
+FAST_TESTS := tests/test_dbt_unit.py tests/test_public_apis.py tests/test_generator.py \
+	tests/test_quality_suites.py tests/test_ingest.py
+
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest $(FAST_TESTS)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## dev: the Dagster UI on http://127.0.0.1:3000
+## dev: the Dagster UI on http://127.0.0.1:3000 (DEV_PORT to change the port)
+# `exec`: dagster dev itself is make's child, with no shell in between, so the SIGTERM that make
+# passes on to its job reaches it (a shell would swallow it and leave the servers running), and
+# Ctrl-C (SIGINT to the terminal's process group) reaches it directly; either way it stops its
+# webserver, daemon and code servers before it exits. orchestration/dev_server.py restores the
+# two signals' default handling first: started with SIGINT ignored (a background job), dagster
+# dev would ignore SIGTERM too. GNU make passes on SIGTERM only: a SIGINT sent to make's pid
+# alone is left to the process group, as a terminal sends it.
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
 dev: install
-	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
+	exec $(BIN)/python -m orchestration.dev_server --host $(DEV_HOST) --port $(DEV_PORT)
 
 ## docs: build dbt docs (lineage, column docs, metric formulas) and serve them on 127.0.0.1:8080
 docs: install
