@@ -3,14 +3,14 @@
 import dagster as dg
 
 from orchestration.alerts import alert_channels
-from orchestration.defs.dbt import dbt_models, dbt_resource
-from orchestration.defs.freshness import serving_freshness_alert
-from orchestration.defs.ingest import ingest_assets
-from orchestration.defs.jobs import nightly_refresh, nightly_schedule
-from orchestration.defs.publish import serving_warehouse
-from orchestration.defs.quality import quality_checks
-from orchestration.defs.sensors import failure_alert, landing_zone_sensor
-from orchestration.resources import Warehouse
+from orchestration.defs.automation.freshness import serving_freshness_alert
+from orchestration.defs.automation.jobs import nightly_refresh, nightly_schedule
+from orchestration.defs.automation.sensors import failure_alert, landing_zone_sensor
+from orchestration.defs.ingest.assets import ingest_assets
+from orchestration.defs.publish.assets import serving_warehouse
+from orchestration.defs.quality.checks import quality_checks
+from orchestration.defs.transform.assets import dbt_models, dbt_resource
+from orchestration.warehouse.resources import Warehouse
 
 defs = dg.Definitions(
     assets=[*ingest_assets, dbt_models, serving_warehouse],

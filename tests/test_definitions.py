@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.defs.dbt import dbt_args
-from orchestration.defs.jobs import schedule_timezone
+from orchestration.defs.automation.jobs import schedule_timezone
+from orchestration.defs.transform.assets import dbt_args
 from orchestration.settings import PROJECT_DIR, SettingsError, load_settings
 
 MART_NAMES = {

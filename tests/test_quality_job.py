@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.defs.jobs import NIGHTLY_JOB
+from orchestration.defs.automation.jobs import NIGHTLY_JOB
 from tests.conftest import JobRunner
 from tests.fixtures import metrics
 from tests.fixtures.quality import (

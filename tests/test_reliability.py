@@ -58,7 +58,7 @@ def build_site(tmp_path_factory: pytest.TempPathFactory, scale: float = 0.003):
     return root, env, home, fingerprint(reference / "serving.duckdb")
 
 
-PSW_REFRESH = [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "WARNING"]
+PSW_REFRESH = [sys.executable, "-m", "orchestration.cli.main", "refresh", "--log-level", "WARNING"]
 
 
 def refresh(env: dict, warehouse: Path, timeout: float = 600) -> subprocess.CompletedProcess:

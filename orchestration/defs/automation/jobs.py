@@ -12,7 +12,7 @@ NIGHTLY_JOB = "nightly_refresh"
 
 # The marts and the serving file are refreshed every night: older than a day and an hour is a
 # warning, older than 26 hours means a night was missed (the freshness alert sensor uses the
-# same window, defs/freshness.py).
+# same window, defs/automation/freshness.py).
 FRESHNESS_WARN_WINDOW = timedelta(hours=25)
 FRESHNESS_FAIL_WINDOW = timedelta(hours=26)
 NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(

@@ -32,20 +32,20 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt import dbt_models
-from orchestration.defs.ingest import (
+from orchestration.defs.ingest.assets import (
     WRITER_POOL,
     ingest_assets,
     seeds_dir_of,
     settle_pending_loads,
 )
+from orchestration.defs.transform.assets import dbt_models
 from orchestration.ingest.reference import register_reference
 from orchestration.quality.gate import GateReport, Target, run_gate
 from orchestration.quality.parameters import gate_parameters
 from orchestration.quality.results import SuiteOutcome
 from orchestration.quality.suites import SuiteFile, load_suites
-from orchestration.resources import Warehouse
 from orchestration.settings import EXPECTATIONS_DIR, PROJECT_DIR
+from orchestration.warehouse.resources import Warehouse
 
 RAW_KEYS = {key for asset in ingest_assets for key in asset.keys if key.path[0] == "raw"}
 DBT_KEYS = set(dbt_models.keys)

@@ -13,11 +13,11 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_project import dbt_project
-from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
-from orchestration.defs.jobs import NIGHTLY_FRESHNESS
-from orchestration.resources import Warehouse
-from orchestration.spark_mirror import mirror_dbt_relations
+from orchestration.defs.automation.jobs import NIGHTLY_FRESHNESS
+from orchestration.defs.ingest.assets import DATA_PLATFORM, WRITER_POOL
+from orchestration.warehouse.dbt_project import dbt_project
+from orchestration.warehouse.resources import Warehouse
+from orchestration.warehouse.spark_mirror import mirror_dbt_relations
 
 CHANNEL_STRATEGY = "team:channel-strategy"
 # `make docs` serves dbt docs here; the UI links every dbt asset to its page.
@@ -37,8 +37,8 @@ def manifest_path(project: DbtProject = dbt_project) -> Path:
     if not path.exists():
         raise ManifestMissing(
             f"dbt manifest {path} is missing: run `make prepare` (or `dagster-dbt project "
-            "prepare-and-package --file orchestration/dbt_project.py`) after changing the "
-            "dbt project"
+            "prepare-and-package --file orchestration/warehouse/dbt_project.py`) after changing "
+            "the dbt project"
         )
     return path
 
@@ -277,7 +277,8 @@ def dbt_models(
     # D and W reach dbt through the environment (see macros/dates.sql): unchanged command-line
     # vars keep dbt's partial parse valid from one night to the next.
     # The dbt unit tests (models/**/_unit_tests.yml) test the SQL, not the night's data: they
-    # run in `make test-fast` / `make test` (orchestration/dbt_unit.py), not in every refresh.
+    # run in `make test-fast` / `make test` (orchestration/warehouse/dbt_unit.py), not in every
+    # refresh.
     args = ["build", "--exclude-resource-type", "unit_test"]
     args += ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
     args += ["--log-level-file", settings.dbt_log_file_level]

@@ -7,15 +7,15 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.landing import LandingError
 from orchestration.ingest.loader import FileRejected, LoadResult, ensure_tables, load_entity
 from orchestration.ingest.pending import accept, mark_pending, roll_back
 from orchestration.quality.session import import_gx_in_background
-from orchestration.resources import Warehouse
 from orchestration.settings import Settings
-from orchestration.spark_mirror import mirror_ingested
+from orchestration.warehouse.build_db import check_build_db
+from orchestration.warehouse.resources import Warehouse
+from orchestration.warehouse.spark_mirror import mirror_ingested
 
 # Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process per database file.
@@ -172,7 +172,7 @@ def _load(
     if settings.engine == "spark":
         # imported here: pyspark is the optional `spark` extra
         from orchestration.ingest.spark_loader import load_entity_spark
-        from orchestration.spark import get_spark
+        from orchestration.warehouse.spark import get_spark
 
         result = load_entity_spark(
             get_spark(settings.spark_dir),
@@ -264,7 +264,7 @@ def _settle_spark(
     from orchestration.ingest.spark_loader import accept_spark, roll_back_spark
 
     if blocked:
-        from orchestration.spark import get_spark
+        from orchestration.warehouse.spark import get_spark
 
         ids = roll_back_spark(get_spark(settings.spark_dir), settings.spark_dir, entity)
         if ids:

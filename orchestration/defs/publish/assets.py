@@ -2,11 +2,11 @@
 
 import dagster as dg
 
-from orchestration.defs.dbt import CHANNEL_STRATEGY, dbt_models
-from orchestration.defs.ingest import WRITER_POOL, ingest_assets
-from orchestration.defs.jobs import NIGHTLY_FRESHNESS
-from orchestration.publish import publish
-from orchestration.resources import Warehouse
+from orchestration.defs.automation.jobs import NIGHTLY_FRESHNESS
+from orchestration.defs.ingest.assets import WRITER_POOL, ingest_assets
+from orchestration.defs.transform.assets import CHANNEL_STRATEGY, dbt_models
+from orchestration.publish.serving import publish
+from orchestration.warehouse.resources import Warehouse
 
 MART_KEYS = sorted(
     (key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string()
