@@ -120,8 +120,7 @@ class JobRunner:
         import dagster as dg
 
         from orchestration.cli.refresh import run_refresh
-        from orchestration.defs.transform.assets import dbt_resource
-        from orchestration.warehouse.resources import Warehouse
+        from orchestration.warehouse.resources import Warehouse, dbt_resource
 
         with self.environment(), dg.DagsterInstance.get() as instance:
             return run_refresh(

@@ -97,7 +97,7 @@ DIRECT_RUN = textwrap.dedent(
     import dagster as dg
     from orchestration.definitions import defs
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+        result = defs().resolve_job_def("nightly_refresh").execute_in_process(
             instance=instance, raise_on_error=False
         )
     print("RUN", result.run_id, result.success, flush=True)

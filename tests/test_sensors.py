@@ -330,7 +330,7 @@ def test_the_sensors_are_registered_and_watch_the_publish_asset():
     from orchestration.defs.publish.assets import serving_warehouse
 
     assert serving_warehouse.key == PUBLISH_ASSET_KEY
-    names = {sensor.name for sensor in defs.sensors or []}
+    names = {sensor.name for sensor in defs().sensors or []}
     assert {"serving_freshness_alert", "nightly_refresh_failure_alert"} <= names
 
 
@@ -356,5 +356,5 @@ def test_sensors_are_registered_and_on_by_default():
     from orchestration.definitions import defs
 
     for name in ("landing_zone_sensor", "nightly_refresh_failure_alert"):
-        sensor = defs.resolve_sensor_def(name)
+        sensor = defs().resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -104,9 +104,9 @@ def nightly_job() -> dg.JobDefinition:
     that `dg.reconstructable` can rebuild it for execute_job and its re-execution."""
     ensure_dagster_env()
     from orchestration.definitions import defs
-    from orchestration.defs.automation.jobs import NIGHTLY_JOB
+    from orchestration.names import NIGHTLY_JOB
 
-    return defs.get_job_def(NIGHTLY_JOB)
+    return defs().get_job_def(NIGHTLY_JOB)
 
 
 def logger_config(log_level: str) -> dict:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.alerts import Alert, AlertChannels, now_iso, send_alert, serving_state
-from orchestration.defs.automation.jobs import FRESHNESS_FAIL_WINDOW, NIGHTLY_JOB
+from orchestration.names import FRESHNESS_FAIL_WINDOW, NIGHTLY_JOB
 from orchestration.warehouse.resources import Warehouse
 
 STALE_KIND = "stale_serving"
