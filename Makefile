@@ -33,7 +33,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 prepare: $(MANIFEST)
 
 $(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
-	cd $(CURDIR) && $(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+	cd $(CURDIR) && $(BIN)/dagster-dbt project prepare-and-package --file orchestration/warehouse/dbt_project.py
 	@touch $@
 
 # dagster dev reads .env from the project root: it points the UI at the same instance as psw.
@@ -62,7 +62,7 @@ test: install
 
 ## test-fast: linters, the dbt unit tests and the tests that need no refresh (≤ 2 min)
 # FAST_TESTS: the test files that run no Dagster job and no full dbt build. The dbt unit tests
-# (tests/test_dbt_unit.py, orchestration/dbt_unit.py) build empty tables in a scratch DuckDB
+# (tests/test_dbt_unit.py, orchestration/warehouse/dbt_unit.py) build empty tables in a scratch DuckDB
 # file; the others call functions on small files or DuckDB tables. Add a file here only if it
 # keeps that promise (`make test-fast` must stay under 2 minutes on 2 cores); `make test` runs
 # every file anyway.
@@ -82,14 +82,14 @@ lint: install
 # `exec`: dagster dev itself is make's child, with no shell in between, so the SIGTERM that make
 # passes on to its job reaches it (a shell would swallow it and leave the servers running), and
 # Ctrl-C (SIGINT to the terminal's process group) reaches it directly; either way it stops its
-# webserver, daemon and code servers before it exits. orchestration/dev_server.py restores the
+# webserver, daemon and code servers before it exits. orchestration/cli/dev_server.py restores the
 # two signals' default handling first: started with SIGINT ignored (a background job), dagster
 # dev would ignore SIGTERM too. GNU make passes on SIGTERM only: a SIGINT sent to make's pid
 # alone is left to the process group, as a terminal sends it.
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
 dev: install
-	exec $(BIN)/python -m orchestration.dev_server --host $(DEV_HOST) --port $(DEV_PORT)
+	exec $(BIN)/python -m orchestration.cli.dev_server --host $(DEV_HOST) --port $(DEV_PORT)
 
 ## docs: build dbt docs (lineage, column docs, metric formulas) and serve them on 127.0.0.1:8080
 docs: install

@@ -90,7 +90,7 @@ def rows_processed(warehouse: Path) -> dict[str, int]:
 
 
 def refresh(env: dict[str, str], home: Path, as_of: date) -> tuple[Measured, dict]:
-    cmd = [sys.executable, "-m", "orchestration.cli", "refresh", "--as-of", as_of.isoformat()]
+    cmd = [sys.executable, "-m", "orchestration.cli.main", "refresh", "--as-of", as_of.isoformat()]
     measured = measure(cmd, env)
     if measured.returncode != 0:
         raise SystemExit(f"refresh failed:\n{measured.output[-4000:]}")
@@ -140,7 +140,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "orchestration.cli",
+                "orchestration.cli.main",
                 "generate",
                 "--scale",
                 str(args.scale),

@@ -24,7 +24,7 @@ WEBHOOK_ENV = "PSW_ALERT_WEBHOOK_URL"
 SLACK_TOKEN_ENV = "PSW_SLACK_BOT_TOKEN"
 SLACK_CHANNEL_ENV = "PSW_SLACK_CHANNEL"
 
-# The publish asset (orchestration/defs/publish.py); tests/test_sensors.py checks they agree.
+# The publish asset (orchestration/defs/publish/assets.py); tests/test_sensors.py checks they agree.
 PUBLISH_ASSET_KEY = dg.AssetKey(["publish", "serving_warehouse"])
 
 

@@ -119,9 +119,8 @@ class JobRunner:
     def run(self, landing: Path, warehouse: Path, seeds: Path | None = None, as_of: str = ""):
         import dagster as dg
 
-        from orchestration.defs.dbt import dbt_resource
-        from orchestration.refresh import run_refresh
-        from orchestration.resources import Warehouse
+        from orchestration.cli.refresh import run_refresh
+        from orchestration.warehouse.resources import Warehouse, dbt_resource
 
         with self.environment(), dg.DagsterInstance.get() as instance:
             return run_refresh(

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.quality import WAREHOUSE_TARGETS
+from orchestration.defs.quality.checks import WAREHOUSE_TARGETS
 from orchestration.quality.parameters import seed_code_sets
 from orchestration.quality.suites import SuiteError, load_suites, parse_suite
 from orchestration.settings import EXPECTATIONS_DIR, SEEDS_DIR

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.dbt import dbt_models, dbt_resource
-from orchestration.resources import Warehouse
+from orchestration.defs.transform.assets import dbt_models
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.warehouse.resources import Warehouse, dbt_resource
 from tests.conftest import JobRunner, query
 from tests.fixtures import metrics
 from tests.fixtures.quality import copy_warehouse, fingerprint, step_statuses

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.dbt_unit import defined_unit_tests, disabled_unit_tests, run_unit_tests
 from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.warehouse.dbt_unit import defined_unit_tests, disabled_unit_tests, run_unit_tests
 
 # The rules of SPEC §5 the unit tests must keep covering: a unit test of each of these models.
 COVERED_MODELS = {

@@ -1,18 +1,23 @@
-"""The Dagster definitions: they load, hold every asset, check, job and schedule, and the
-instance configuration in dagster.yaml is valid."""
+"""The Dagster definitions: they load (in Python, with `dagster definitions validate`, and with
+`dg check defs` / `dg list defs`), hold every asset, check, job and schedule, the domain folders
+under defs/ do not import each other, and the instance configuration in dagster.yaml is valid."""
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.defs.dbt import dbt_args
-from orchestration.defs.jobs import schedule_timezone
+from orchestration.defs.automation.jobs import schedule_timezone
+from orchestration.defs.transform.assets import dbt_args, dbt_models
+from orchestration.names import dbt_asset_keys
 from orchestration.settings import PROJECT_DIR, SettingsError, load_settings
 
 MART_NAMES = {
@@ -38,11 +43,11 @@ MART_NAMES = {
 
 
 def test_definitions_are_loadable():
-    dg.Definitions.validate_loadable(defs)
+    dg.Definitions.validate_loadable(defs())
 
 
 def test_every_layer_is_an_asset_with_its_group():
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {f"raw/{e}" for e in ("partners", "deals", "certifications", "incentives")} <= keys
     assert {f"marts/{m}" for m in MART_NAMES} <= keys
@@ -69,20 +74,21 @@ def test_every_layer_is_an_asset_with_its_group():
 
 def test_dbt_tests_are_asset_checks():
     checks = {
-        (c.asset_key.to_user_string(), c.name) for c in defs.resolve_asset_graph().asset_check_keys
+        (c.asset_key.to_user_string(), c.name)
+        for c in defs().resolve_asset_graph().asset_check_keys
     }
     assert ("marts/mart_partner_scorecard", "unique_mart_partner_scorecard_partner_id") in checks
     assert any(name.startswith("exactly_one_row") for _, name in checks)
 
 
 def test_the_nightly_job_and_schedule():
-    job = defs.resolve_job_def("nightly_refresh")
+    job = defs().resolve_job_def("nightly_refresh")
     assert {k.to_user_string() for k in job.asset_layer.asset_graph.get_all_asset_keys()} >= {
         "raw/deals",
         "marts/mart_strategy_scorecard",
         "publish/serving_warehouse",
     }
-    schedule = defs.resolve_schedule_def("nightly_refresh_schedule")
+    schedule = defs().resolve_schedule_def("nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "nightly_refresh"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -182,3 +188,77 @@ def test_dagster_definitions_validate_cli(dagster_home):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "All code locations passed validation" in proc.stdout + proc.stderr
+
+
+def _dg(*args: str) -> subprocess.CompletedProcess[str]:
+    """`dg <args>` from the project root, in this interpreter's environment."""
+    dg_cli = Path(sys.executable).parent / "dg"
+    return subprocess.run(
+        [str(dg_cli), *args],
+        cwd=PROJECT_DIR,
+        # the venv this test runs in is the project's: say so, or dg warns that they differ
+        env={**os.environ, "VIRTUAL_ENV": sys.prefix},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_dg_check_defs(dagster_home):
+    proc = _dg("check", "defs")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "All definitions loaded successfully" in proc.stdout + proc.stderr
+
+
+def test_dg_list_defs_lists_the_job_schedule_sensors_and_assets(dagster_home):
+    proc = _dg("list", "defs", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    listed = json.loads(proc.stdout)
+    assert [job["name"] for job in listed["jobs"]] == ["nightly_refresh"]
+    assert [s["name"] for s in listed["schedules"]] == ["nightly_refresh_schedule"]
+    assert {s["name"] for s in listed["sensors"]} == {
+        "landing_zone_sensor",
+        "nightly_refresh_failure_alert",
+        "serving_freshness_alert",
+    }
+    assets = {a["asset_key"] for a in listed["assets"]}
+    assert {"publish/serving_warehouse", "ingest/build_database", "raw/deals"} <= assets
+    assert {f"marts/{name}" for name in MART_NAMES} <= assets
+    assert {r["name"] for r in listed["resources"]} == {"dbt", "warehouse", "alerts"}
+
+
+DEFS_DIR = PROJECT_DIR / "orchestration" / "defs"
+DOMAINS = sorted(p.name for p in DEFS_DIR.iterdir() if (p / "__init__.py").exists())
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+def test_the_domain_folders_under_defs_do_not_import_each_other():
+    """ingest, transform, quality, publish and automation share names through
+    orchestration/names.py only."""
+    assert set(DOMAINS) == {"ingest", "transform", "quality", "publish", "automation"}
+    problems = []
+    for domain in DOMAINS:
+        for path in sorted((DEFS_DIR / domain).rglob("*.py")):
+            for module in sorted(_imported_modules(path)):
+                parts = module.split(".")
+                if parts[:2] == ["orchestration", "defs"] and (
+                    len(parts) < 3 or parts[2] != domain
+                ):
+                    problems.append(f"{path.relative_to(PROJECT_DIR)} imports {module}")
+    assert problems == []
+
+
+def test_the_shared_dbt_keys_are_those_of_the_dbt_assets():
+    """orchestration/names.py reads the dbt asset keys from the manifest with the translator's
+    scheme (the quality gates and publish use them without importing the dbt assets)."""
+    assert set(dbt_asset_keys()) == set(dbt_models.keys)

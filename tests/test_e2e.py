@@ -171,7 +171,7 @@ def psw(job_runner: JobRunner, landing: Path, wh: Path, *args: str, as_of: str |
     if as_of:
         env["PSW_AS_OF_DATE"] = as_of
     return subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
+        [sys.executable, "-m", "orchestration.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -206,7 +206,7 @@ def test_psw_status_shows_the_last_run_checks_freshness_and_rejects(warehouse, j
 def test_every_command_has_help():
     for command in ([], ["generate"], ["refresh"], ["status"], ["scorecard"], ["docs"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", *command, "--help"],
+            [sys.executable, "-m", "orchestration.cli.main", *command, "--help"],
             capture_output=True,
             text=True,
             timeout=120,

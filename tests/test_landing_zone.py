@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.sensors import scan
+from orchestration.cli.status import print_status
+from orchestration.defs.automation.sensors import scan
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.landing import LandingError
 from orchestration.ingest.loader import load_entity
 from orchestration.settings import load_settings
-from orchestration.status import print_status
 from tests.conftest import write_csv
 from tests.fixtures import metrics
 from tests.fixtures.quality import copy_warehouse, fingerprint

@@ -160,8 +160,8 @@ def test_the_production_instance_retries_a_crashed_run_once_and_a_failed_step_ne
 
 
 def test_a_real_refresh_is_recorded_in_postgres(production_home, postgres, tmp_path):
-    from orchestration.refresh import run_refresh
-    from orchestration.resources import Warehouse
+    from orchestration.cli.refresh import run_refresh
+    from orchestration.warehouse.resources import Warehouse
 
     generate(tmp_path / "landing", scale=0.002, seed=3, end_date=date(2026, 2, 28))
     with dg.DagsterInstance.get() as instance:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.publish import current_publish, publish, published_by
+from orchestration.publish.serving import current_publish, publish, published_by
 from orchestration.settings import load_settings
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.quality import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
+from orchestration.defs.quality.checks import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
 from orchestration.quality.suites import load_suites
 from orchestration.settings import EXPECTATIONS_DIR
 from tests.fixtures import metrics

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.defs.jobs import NIGHTLY_JOB
+from orchestration.names import NIGHTLY_JOB
 from tests.conftest import JobRunner
 from tests.fixtures import metrics
 from tests.fixtures.quality import (
@@ -27,13 +27,13 @@ PUBLISH_STEP = "publish__serving_warehouse"
 
 
 def upstream_nodes(node: str) -> set[str]:
-    job = defs.resolve_job_def(NIGHTLY_JOB)
+    job = defs().resolve_job_def(NIGHTLY_JOB)
     inputs = job.graph.dependency_structure.input_to_upstream_outputs_for_node(node)
     return {output.node_name for outputs in inputs.values() for output in outputs}
 
 
 def test_the_job_runs_every_check_and_publish_waits_for_the_gates():
-    job = defs.resolve_job_def(NIGHTLY_JOB)
+    job = defs().resolve_job_def(NIGHTLY_JOB)
     nodes = {n.name for n in job.graph.nodes}
     gates = {"raw_partners_quality_gate", "raw_quality_gate", "warehouse_quality_gate"}
     assert gates <= nodes

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.quality import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
+from orchestration.defs.quality.checks import RAW_TARGETS, WAREHOUSE_TARGETS, check_result
 from orchestration.quality.memo import FILE
 from orchestration.quality.suites import load_suites
 from orchestration.settings import EXPECTATIONS_DIR, SettingsError, load_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.quality import DBT_KEYS, RAW_KEYS, gate_targets
+from orchestration.defs.quality.checks import DBT_KEYS, RAW_KEYS, gate_targets
 from orchestration.ingest.contract import DEAL_STAGES
 from orchestration.quality.batches import BatchError, batch_sql, draw_batch, table_columns
 from orchestration.quality.parameters import (

@@ -58,7 +58,7 @@ def build_site(tmp_path_factory: pytest.TempPathFactory, scale: float = 0.003):
     return root, env, home, fingerprint(reference / "serving.duckdb")
 
 
-PSW_REFRESH = [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "WARNING"]
+PSW_REFRESH = [sys.executable, "-m", "orchestration.cli.main", "refresh", "--log-level", "WARNING"]
 
 
 def refresh(env: dict, warehouse: Path, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -97,7 +97,7 @@ DIRECT_RUN = textwrap.dedent(
     import dagster as dg
     from orchestration.definitions import defs
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("nightly_refresh").execute_in_process(
+        result = defs().resolve_job_def("nightly_refresh").execute_in_process(
             instance=instance, raise_on_error=False
         )
     print("RUN", result.run_id, result.success, flush=True)

@@ -26,7 +26,7 @@ from orchestration.settings import PROJECT_DIR
 from tests.conftest import query, write_csv
 
 AS_OF = "2026-06-30"
-PSW_REFRESH = [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "WARNING"]
+PSW_REFRESH = [sys.executable, "-m", "orchestration.cli.main", "refresh", "--log-level", "WARNING"]
 
 
 # --- the retry policy, as configured ------------------------------------------------------
@@ -278,7 +278,7 @@ def test_on_a_read_only_warehouse_the_runs_first_step_fails_with_that_line(site)
     if shutil.which("unshare") is None or not _read_only_mount_works(warehouse):
         pytest.skip("no private mount namespace here (unshare -m needs CAP_SYS_ADMIN)")
     script = (
-        "import sys; from orchestration.refresh import run_refresh; "
+        "import sys; from orchestration.cli.refresh import run_refresh; "
         "o = run_refresh(log_level='CRITICAL'); print(o.summary()); sys.exit(int(not o.success))"
     )
     done = subprocess.run(

@@ -17,9 +17,9 @@ import duckdb
 import pytest
 
 from orchestration.alerts import AlertChannels
-from orchestration.defs.freshness import serving_freshness_alert
-from orchestration.defs.sensors import failure_alert, landing_zone_sensor
-from orchestration.resources import Warehouse
+from orchestration.defs.automation.freshness import serving_freshness_alert
+from orchestration.defs.automation.sensors import failure_alert, landing_zone_sensor
+from orchestration.warehouse.resources import Warehouse
 
 
 def tick(landing: Path, cursor: str | None, instance=None):
@@ -327,10 +327,10 @@ def test_an_unreadable_serving_file_alerts_once(tmp_path, webhook):
 def test_the_sensors_are_registered_and_watch_the_publish_asset():
     from orchestration.alerts import PUBLISH_ASSET_KEY
     from orchestration.definitions import defs
-    from orchestration.defs.publish import serving_warehouse
+    from orchestration.defs.publish.assets import serving_warehouse
 
     assert serving_warehouse.key == PUBLISH_ASSET_KEY
-    names = {sensor.name for sensor in defs.sensors or []}
+    names = {sensor.name for sensor in defs().sensors or []}
     assert {"serving_freshness_alert", "nightly_refresh_failure_alert"} <= names
 
 
@@ -356,5 +356,5 @@ def test_sensors_are_registered_and_on_by_default():
     from orchestration.definitions import defs
 
     for name in ("landing_zone_sensor", "nightly_refresh_failure_alert"):
-        sensor = defs.resolve_sensor_def(name)
+        sensor = defs().resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -168,8 +168,8 @@ EDGE_DEALS = [
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory):
-    """One Spark session (one JVM) for the module, as orchestration.spark configures it."""
-    from orchestration.spark import get_spark
+    """One Spark session (one JVM) for the module, as orchestration.warehouse.spark sets it up."""
+    from orchestration.warehouse.spark import get_spark
 
     session = get_spark(tmp_path_factory.mktemp("spark_session"))
     yield session

@@ -77,7 +77,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner) -> d
     runs_before = _runs(job_runner)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "refresh", "--log-level", "ERROR"],
+        [sys.executable, "-m", "orchestration.cli.main", "refresh", "--log-level", "ERROR"],
         env=env,
         capture_output=True,
         text=True,
@@ -166,7 +166,7 @@ def test_spark_run_is_the_nightly_job_in_the_instance(builds: dict) -> None:
 
 
 def test_profile_repeats_the_spark_session_settings() -> None:
-    from orchestration.spark import spark_conf
+    from orchestration.warehouse.spark import spark_conf
 
     profile = yaml.safe_load((PROJECT_DIR / "dbt_project" / "profiles.yml").read_text())
     dbt_conf = profile["psw"]["outputs"]["spark"]["server_side_parameters"]

@@ -243,8 +243,8 @@ class _SparkEngine(_Engine):
         return f"timestampadd(SECOND, -({seconds}), {ts})"
 
     def from_zone(self, ts: str, zone: str) -> str:
-        # the session time zone is UTC (orchestration/spark.py): timestamp and timestamp_ntz
-        # then hold the same wall time
+        # the session time zone is UTC (orchestration/warehouse/spark.py): timestamp and
+        # timestamp_ntz then hold the same wall time
         return f"cast(to_utc_timestamp(cast({ts} as timestamp), {zone}) as timestamp_ntz)"
 
     def decimal(self, t: str) -> str:

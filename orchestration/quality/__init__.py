@@ -4,6 +4,6 @@
 - batches.py: drawing each suite's batch from the build database (only the columns it needs)
 - session.py: the GX context, validation and Data Docs under the warehouse folder
 - results.py: outcomes per expectation, in words and figures
-- gate.py: run a set of suites and report; orchestration/defs/quality.py makes them checks
+- gate.py: run a set of suites and report; orchestration/defs/quality/checks.py makes them checks
 - parameters.py: code sets and run values a suite may refer to
 """

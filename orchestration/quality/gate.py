@@ -2,8 +2,8 @@
 
 `run_gate` opens the build database read-only, draws each suite's batch (batches.py), validates
 it with GX (session.py), builds the Data Docs and returns one SuiteOutcome per (suite, asset).
-The Dagster checks (orchestration/defs/quality.py) turn the outcomes into asset check results;
-tests call `run_gate` directly on small DuckDB files.
+The Dagster checks (orchestration/defs/quality/checks.py) turn the outcomes into asset check
+results; tests call `run_gate` directly on small DuckDB files.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.settings import Settings
-from orchestration.writable import ensure_writable
+from orchestration.warehouse.writable import ensure_writable
 
 # Messages DuckDB gives for a file it cannot trust (checked with duckdb 1.5.6).
 DAMAGED = (

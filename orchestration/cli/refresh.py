@@ -1,15 +1,15 @@
 """Run the nightly_refresh job through the Dagster instance, as the schedule does.
 
-`psw refresh` runs the job in a worker process of its own (orchestration/refresh_worker.py)
+`psw refresh` runs the job in a worker process of its own (orchestration/cli/refresh_worker.py)
 and watches it, as Dagster's code server watches the run workers it launches for the UI, the
 schedule and the sensors. A worker that dies (killed, out of memory) leaves its run STARTED:
 `psw refresh` marks it failed, and Dagster then decides, from the run retries of dagster.yaml,
 whether it is retried (the `dagster/will_retry` tag it puts on every failed run). If so, the
 run is re-executed with Dagster's re-execution API, as a retry of the original
 run (same run group, `dagster/retry_number`), exactly as the daemon retries the runs it
-launched, with the job's retry strategy (`dagster/retry_strategy`, defs/jobs.py). A run that
-failed on data (a failed step, a blocking check, a rejected file) is tagged not to retry, and
-is not.
+launched, with the job's retry strategy (`dagster/retry_strategy`,
+defs/automation/jobs.py). A run that failed on data (a failed step, a blocking check, a
+rejected file) is tagged not to retry, and is not.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.instance import ensure_dagster_env
-from orchestration.recovery import free_finished_slots, process_tags, recover_dead_runs
-from orchestration.run_errors import root_message
+from orchestration.cli.instance import ensure_dagster_env
+from orchestration.cli.recovery import free_finished_slots, process_tags, recover_dead_runs
+from orchestration.cli.run_errors import root_message
 
 TRIGGER_TAG = "psw/trigger"
 # Names one attempt of `psw refresh`, so that the supervisor finds the run its worker created.
@@ -104,9 +104,9 @@ def nightly_job() -> dg.JobDefinition:
     that `dg.reconstructable` can rebuild it for execute_job and its re-execution."""
     ensure_dagster_env()
     from orchestration.definitions import defs
-    from orchestration.defs.jobs import NIGHTLY_JOB
+    from orchestration.names import NIGHTLY_JOB
 
-    return defs.get_job_def(NIGHTLY_JOB)
+    return defs().get_job_def(NIGHTLY_JOB)
 
 
 def logger_config(log_level: str) -> dict:
@@ -234,12 +234,12 @@ class _Worker:
 def refresh_in_worker(
     log_level: str = "INFO", instance: dg.DagsterInstance | None = None
 ) -> RefreshOutcome:
-    """Run nightly_refresh in a worker process (orchestration/refresh_worker.py), and retry
+    """Run nightly_refresh in a worker process (orchestration/cli/refresh_worker.py), and retry
     the run once if that process dies, as the instance's run retries decide."""
     ensure_dagster_env()
     owns_instance = instance is None
     instance = instance or dg.DagsterInstance.get()
-    base = [sys.executable, "-m", "orchestration.refresh_worker"]
+    base = [sys.executable, "-m", "orchestration.cli.refresh_worker"]
     try:
         recovered = recover_dead_runs(instance)
         retried: list[tuple[str, str]] = []

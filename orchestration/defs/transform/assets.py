@@ -13,34 +13,20 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from orchestration.dbt_project import dbt_project
-from orchestration.defs.ingest import DATA_PLATFORM, WRITER_POOL
-from orchestration.defs.jobs import NIGHTLY_FRESHNESS
-from orchestration.resources import Warehouse
-from orchestration.spark_mirror import mirror_dbt_relations
+from orchestration.names import (
+    CHANNEL_STRATEGY,
+    DATA_PLATFORM,
+    NIGHTLY_FRESHNESS,
+    WRITER_POOL,
+    dbt_asset_key,
+)
+from orchestration.warehouse.dbt_project import manifest_path
+from orchestration.warehouse.resources import Warehouse
+from orchestration.warehouse.spark_mirror import mirror_dbt_relations
 
-CHANNEL_STRATEGY = "team:channel-strategy"
 # `make docs` serves dbt docs here; the UI links every dbt asset to its page.
 DBT_DOCS_URL = "http://127.0.0.1:8080"
 PREVIEW_ROWS = 5
-_GROUPS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts"}
-
-
-class ManifestMissing(RuntimeError):
-    pass
-
-
-def manifest_path(project: DbtProject = dbt_project) -> Path:
-    """The prepared manifest; built at install time by `make install`, never at import."""
-    dbt_project.prepare_if_dev()
-    path = Path(project.manifest_path)
-    if not path.exists():
-        raise ManifestMissing(
-            f"dbt manifest {path} is missing: run `make prepare` (or `dagster-dbt project "
-            "prepare-and-package --file orchestration/dbt_project.py`) after changing the "
-            "dbt project"
-        )
-    return path
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -54,10 +40,11 @@ class WarehouseTranslator(DagsterDbtTranslator):
         kind = props["resource_type"]
         if kind == "source":
             return spec  # raw/<entity>: the ingestion assets
-        layer = "reference" if kind == "seed" else _GROUPS.get(props["fqn"][1], "dbt")
+        key = dbt_asset_key(kind, props["fqn"], props["name"])
+        layer = key.path[0]
         owner = CHANNEL_STRATEGY if layer in ("reference", "marts") else DATA_PLATFORM
         spec = spec.replace_attributes(
-            key=dg.AssetKey([layer, props["name"]]),
+            key=key,
             group_name=layer,
             owners=[owner],
             kinds={"dbt", "duckdb"},
@@ -239,17 +226,6 @@ def dbt_environment(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
-    """The dbt CLI on our project, or on a copy of it (tests give a copy with other seeds)."""
-    # dbt runs as a subprocess: use the dbt of this interpreter's environment, which is not
-    # necessarily on PATH (e.g. `.venv/bin/psw` called from a shell without the venv).
-    executable = Path(sys.executable).parent / "dbt"
-    return DbtCliResource(
-        project_dir=str(project_dir) if project_dir else dbt_project,
-        dbt_executable=str(executable) if executable.exists() else "dbt",
-    )
-
-
 @dbt_assets(
     manifest=manifest_path(),
     dagster_dbt_translator=WarehouseTranslator(),
@@ -277,7 +253,8 @@ def dbt_models(
     # D and W reach dbt through the environment (see macros/dates.sql): unchanged command-line
     # vars keep dbt's partial parse valid from one night to the next.
     # The dbt unit tests (models/**/_unit_tests.yml) test the SQL, not the night's data: they
-    # run in `make test-fast` / `make test` (orchestration/dbt_unit.py), not in every refresh.
+    # run in `make test-fast` / `make test` (orchestration/warehouse/dbt_unit.py), not in every
+    # refresh.
     args = ["build", "--exclude-resource-type", "unit_test"]
     args += ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
     args += ["--log-level-file", settings.dbt_log_file_level]

@@ -11,10 +11,10 @@ from typing import TextIO
 import dagster as dg
 import duckdb
 
-from orchestration.defs.jobs import NIGHTLY_JOB
+from orchestration.cli.run_errors import root_message
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.landing import scan_landing
-from orchestration.run_errors import root_message
+from orchestration.names import NIGHTLY_JOB
 from orchestration.settings import Settings
 
 STALE_AFTER_HOURS = 26  # the marts' freshness policy fails after 26 hours

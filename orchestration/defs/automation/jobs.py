@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
-NIGHTLY_JOB = "nightly_refresh"
-
-# The marts and the serving file are refreshed every night: older than a day and an hour is a
-# warning, older than 26 hours means a night was missed (the freshness alert sensor uses the
-# same window, defs/freshness.py).
-FRESHNESS_WARN_WINDOW = timedelta(hours=25)
-FRESHNESS_FAIL_WINDOW = timedelta(hours=26)
-NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(
-    fail_window=FRESHNESS_FAIL_WINDOW, warn_window=FRESHNESS_WARN_WINDOW
-)
+from orchestration.names import NIGHTLY_JOB
 
 nightly_refresh = dg.define_asset_job(
     name=NIGHTLY_JOB,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from orchestration.instance import ensure_dagster_env
+from orchestration.cli.instance import ensure_dagster_env
 from orchestration.settings import SettingsError, load_settings
 
 
@@ -55,8 +55,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         os.environ["PSW_AS_OF_DATE"] = args.as_of.isoformat()
     ensure_dagster_env()
     settings = load_settings()
-    from orchestration.refresh import refresh_in_worker, refresh_lock
-    from orchestration.writable import ensure_writable
+    from orchestration.cli.refresh import refresh_in_worker, refresh_lock
+    from orchestration.warehouse.writable import ensure_writable
 
     ensure_writable(settings.warehouse_dir)
     with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
@@ -73,13 +73,13 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     ensure_dagster_env()
-    from orchestration.status import print_status
+    from orchestration.cli.status import print_status
 
     return print_status(load_settings())
 
 
 def cmd_scorecard(args: argparse.Namespace) -> int:
-    from orchestration.report_text import print_scorecard
+    from orchestration.cli.report_text import print_scorecard
 
     return print_scorecard(load_settings())
 
@@ -89,8 +89,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from orchestration.defs.dbt import dbt_args
-    from orchestration.refresh import refresh_lock
+    from orchestration.cli.refresh import refresh_lock
+    from orchestration.defs.transform.assets import dbt_args
     from orchestration.settings import DBT_PROJECT_DIR
 
     settings = load_settings()

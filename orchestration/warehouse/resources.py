@@ -1,13 +1,18 @@
-"""The warehouse as a Dagster resource: where files live and how to open the build database."""
+"""The resources of the definitions: the warehouse (where files live and how to open the build
+database) and the dbt CLI."""
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster_dbt import DbtCliResource
 
 from orchestration.settings import Settings, load_settings
+from orchestration.warehouse.dbt_project import dbt_project
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -41,3 +46,14 @@ class Warehouse(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+def dbt_resource(project_dir: Path | None = None) -> DbtCliResource:
+    """The dbt CLI on our project, or on a copy of it (tests give a copy with other seeds)."""
+    # dbt runs as a subprocess: use the dbt of this interpreter's environment, which is not
+    # necessarily on PATH (e.g. `.venv/bin/psw` called from a shell without the venv).
+    executable = Path(sys.executable).parent / "dbt"
+    return DbtCliResource(
+        project_dir=str(project_dir) if project_dir else dbt_project,
+        dbt_executable=str(executable) if executable.exists() else "dbt",
+    )

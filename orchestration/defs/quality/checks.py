@@ -32,23 +32,20 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.dbt import dbt_models
-from orchestration.defs.ingest import (
-    WRITER_POOL,
-    ingest_assets,
-    seeds_dir_of,
-    settle_pending_loads,
-)
+from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.reference import register_reference
+from orchestration.ingest.settle import settle_pending_loads
+from orchestration.names import RAW_KEYS as RAW_ASSET_KEYS
+from orchestration.names import WRITER_POOL, dbt_asset_keys, raw_upstream, seeds_dir_of
 from orchestration.quality.gate import GateReport, Target, run_gate
 from orchestration.quality.parameters import gate_parameters
 from orchestration.quality.results import SuiteOutcome
 from orchestration.quality.suites import SuiteFile, load_suites
-from orchestration.resources import Warehouse
 from orchestration.settings import EXPECTATIONS_DIR, PROJECT_DIR
+from orchestration.warehouse.resources import Warehouse
 
-RAW_KEYS = {key for asset in ingest_assets for key in asset.keys if key.path[0] == "raw"}
-DBT_KEYS = set(dbt_models.keys)
+RAW_KEYS = set(RAW_ASSET_KEYS)
+DBT_KEYS = set(dbt_asset_keys())
 _LAYER_ORDER = {"raw": 0, "reference": 1, "staging": 2, "intermediate": 3, "marts": 4}
 
 
@@ -210,12 +207,7 @@ def raw_gate_groups() -> dict[str, list[str]]:
     step of its own right after its ingestion, so the entities that refer to it wait for its
     checks; the others share one step. (One step for all would make Dagster split the steps to
     resolve the cycle partners check -> deals ingestion -> deals check.)"""
-    deps = {
-        key.path[-1]: {d.path[-1] for d in asset.asset_deps[key] if d in RAW_KEYS}
-        for asset in ingest_assets
-        for key in asset.keys
-        if key in RAW_KEYS
-    }
+    deps = {name: {key.path[-1] for key in raw_upstream(e)} for name, e in ENTITIES.items()}
     referenced = set().union(*deps.values())
     groups: dict[str, list[str]] = {}
     for entity in sorted(deps):
@@ -239,7 +231,7 @@ def raw_gate(name: str, entities: list[str]) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
     ) -> Iterator[dg.AssetCheckResult]:
         # The raw gate runs before dbt: code sets come from the seed files, as in the loader.
-        seeds_dir = seeds_dir_of(dbt)
+        seeds_dir = seeds_dir_of(dbt.project_dir)
         prepare = partial(_register_reference, seeds_dir)
         label = f"raw quality gate ({', '.join(entities)})"
         checks = run_checks(context, warehouse, targets, label, seeds_dir, prepare)
@@ -259,7 +251,11 @@ def warehouse_quality_gate(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, dbt: DbtCliResource
 ) -> Iterator[dg.AssetCheckResult]:
     yield from run_checks(
-        context, warehouse, WAREHOUSE_TARGETS, "warehouse quality gate", seeds_dir_of(dbt)
+        context,
+        warehouse,
+        WAREHOUSE_TARGETS,
+        "warehouse quality gate",
+        seeds_dir_of(dbt.project_dir),
     )
 
 

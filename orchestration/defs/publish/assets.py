@@ -2,24 +2,27 @@
 
 import dagster as dg
 
-from orchestration.defs.dbt import CHANNEL_STRATEGY, dbt_models
-from orchestration.defs.ingest import WRITER_POOL, ingest_assets
-from orchestration.defs.jobs import NIGHTLY_FRESHNESS
-from orchestration.publish import publish
-from orchestration.resources import Warehouse
-
-MART_KEYS = sorted(
-    (key for key in dbt_models.keys if key.path[0] == "marts"), key=lambda k: k.to_user_string()
+from orchestration.names import (
+    BUILD_DATABASE,
+    CHANNEL_STRATEGY,
+    NIGHTLY_FRESHNESS,
+    RAW_KEYS,
+    SERVING_WAREHOUSE,
+    WRITER_POOL,
+    dbt_asset_keys,
 )
-RAW_KEYS = [key for asset in ingest_assets for key in asset.keys]
+from orchestration.publish.serving import publish
+from orchestration.warehouse.resources import Warehouse
+
+MART_KEYS = [key for key in dbt_asset_keys() if key.path[0] == "marts"]
 
 
 @dg.asset(
-    key=["publish", "serving_warehouse"],
+    key=SERVING_WAREHOUSE,
     group_name="publish",
     kinds={"duckdb", "parquet"},
     owners=[CHANNEL_STRATEGY],
-    deps=[*MART_KEYS, *RAW_KEYS],
+    deps=[*MART_KEYS, BUILD_DATABASE, *RAW_KEYS],
     pool=WRITER_POOL,
     freshness_policy=NIGHTLY_FRESHNESS,
     description=(

@@ -1,26 +1,26 @@
 """One ingestion asset per landing entity (SPEC §3), each writing `raw.<entity>`."""
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DbtCliResource
 
-from orchestration.build_db import check_build_db
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.landing import LandingError
 from orchestration.ingest.loader import FileRejected, LoadResult, ensure_tables, load_entity
-from orchestration.ingest.pending import accept, mark_pending, roll_back
+from orchestration.ingest.settle import mirror_pending
+from orchestration.names import (
+    BUILD_DATABASE,
+    DATA_PLATFORM,
+    WRITER_POOL,
+    raw_key,
+    raw_upstream,
+    seeds_dir_of,
+)
 from orchestration.quality.session import import_gx_in_background
-from orchestration.resources import Warehouse
-from orchestration.settings import Settings
-from orchestration.spark_mirror import mirror_ingested
-
-# Every asset that writes build.duckdb claims this pool; dagster.yaml limits it to one slot
-# because DuckDB allows a single writer process per database file.
-WRITER_POOL = "duckdb_writer"
-DATA_PLATFORM = "team:data-platform"
+from orchestration.warehouse.build_db import check_build_db
+from orchestration.warehouse.resources import Warehouse
+from orchestration.warehouse.spark_mirror import mirror_ingested
 
 _DESCRIPTIONS = {
     "partners": "Partner master data from the PRM/CRM extracts, upserted by partner_id.",
@@ -28,12 +28,6 @@ _DESCRIPTIONS = {
     "certifications": "Certified individuals per partner and track, upserted by certification_id.",
     "incentives": "Incentive lines (MDF, rebates, SPIFFs, ...), upserted by incentive_id.",
 }
-
-
-def seeds_dir_of(dbt: DbtCliResource) -> Path:
-    """The reference data the loader checks codes against: the dbt project's seeds (one
-    source of truth for the loader and for dbt; see seed-paths in dbt_project.yml)."""
-    return Path(dbt.project_dir).resolve().parent / "seeds"
 
 
 def _schema(entity: Entity) -> dg.TableSchema:
@@ -47,9 +41,6 @@ def _schema(entity: Entity) -> dg.TableSchema:
             for c in entity.columns
         ]
     )
-
-
-BUILD_DATABASE = dg.AssetKey(["ingest", "build_database"])
 
 
 @dg.asset(
@@ -88,16 +79,12 @@ def build_database(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 
 
 def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
-    deps = [BUILD_DATABASE]
-    if entity.partner_fk:
-        deps.append(dg.AssetKey(["raw", "partners"]))
-
     @dg.asset(
-        key=["raw", entity.name],
+        key=raw_key(entity.name),
         group_name="ingest",
         kinds={"duckdb", "csv", "parquet"},
         owners=[DATA_PLATFORM],
-        deps=deps,
+        deps=[BUILD_DATABASE, *raw_upstream(entity)],
         pool=WRITER_POOL,
         description=(
             f"{_DESCRIPTIONS[entity.name]} Loads the new files of `<landing>/{entity.name}/` "
@@ -114,7 +101,7 @@ def ingest_asset(entity: Entity) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         settings = warehouse.settings()
         try:
-            result = _load(context, warehouse, entity, seeds_dir_of(dbt))
+            result = _load(context, warehouse, entity, seeds_dir_of(dbt.project_dir))
         except LandingError as exc:
             raise dg.Failure(
                 description=(
@@ -172,7 +159,7 @@ def _load(
     if settings.engine == "spark":
         # imported here: pyspark is the optional `spark` extra
         from orchestration.ingest.spark_loader import load_entity_spark
-        from orchestration.spark import get_spark
+        from orchestration.warehouse.spark import get_spark
 
         result = load_entity_spark(
             get_spark(settings.spark_dir),
@@ -188,7 +175,7 @@ def _load(
         with warehouse.connect() as con:
             ensure_tables(con, list(ENTITIES.values()))
             mirror_ingested(con, settings, entity.name)
-            _mirror_pending(con, settings, entity, context.run_id)
+            mirror_pending(con, settings, entity, context.run_id)
         return result
     with warehouse.connect() as con:
         return load_entity(
@@ -199,96 +186,6 @@ def _load(
             run_id=context.run_id,
             log=context.log.info,
         )
-
-
-def settle_pending_loads(
-    context: dg.AssetCheckExecutionContext,
-    warehouse: Warehouse,
-    entities: list[str],
-    results: Iterable[dg.AssetCheckResult],
-) -> Iterator[dg.AssetCheckResult]:
-    """Pass on a raw gate's check results; then accept the pending loads of the entities whose
-    checks did not block, and roll back those of the entities whose checks blocked (see
-    orchestration/ingest/pending.py). A gate that fails otherwise (an error before any
-    result) leaves them pending: the next run's gate judges them."""
-    seen: list[dg.AssetCheckResult] = []
-    try:
-        for result in results:
-            seen.append(result)
-            yield result
-    except dg.Failure:
-        _settle(context, warehouse, entities, seen)
-        raise
-    _settle(context, warehouse, entities, seen)
-
-
-def _settle(
-    context: dg.AssetCheckExecutionContext,
-    warehouse: Warehouse,
-    entities: list[str],
-    results: list[dg.AssetCheckResult],
-) -> None:
-    settings = warehouse.settings()
-    judged = {r.asset_key.path[-1] for r in results}
-    blocked = {
-        r.asset_key.path[-1]
-        for r in results
-        if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR
-    }
-    with warehouse.connect() as con:
-        for name in entities:
-            entity = ENTITIES[name]
-            if settings.engine == "spark":
-                _settle_spark(context, settings, con, entity, name in blocked, name in judged)
-            elif name in blocked:
-                files = roll_back(con, entity)
-                if files:
-                    context.log.warning(
-                        f"raw gate blocked {name}: its pending loads were rolled back; the next "
-                        f"run loads and judges these files again: {', '.join(files)}"
-                    )
-            elif name in judged:
-                accept(con, entity)
-
-
-def _settle_spark(
-    context: dg.AssetCheckExecutionContext,
-    settings: Settings,
-    con: duckdb.DuckDBPyConnection,
-    entity: Entity,
-    blocked: bool,
-    judged: bool,
-) -> None:
-    """_settle on the Spark loader's Parquet tables; build.duckdb's audit.pending_loads (which
-    the gate reads) follows them."""
-    from orchestration.ingest.spark_loader import accept_spark, roll_back_spark
-
-    if blocked:
-        from orchestration.spark import get_spark
-
-        ids = roll_back_spark(get_spark(settings.spark_dir), settings.spark_dir, entity)
-        if ids:
-            context.log.warning(
-                f"raw gate blocked {entity.name}: its pending loads were rolled back; the next "
-                "run loads and judges their files again"
-            )
-    elif judged:
-        accept_spark(settings.spark_dir, entity)
-    else:
-        return
-    _mirror_pending(con, settings, entity)
-
-
-def _mirror_pending(
-    con: duckdb.DuckDBPyConnection, settings: Settings, entity: Entity, run_id: str | None = None
-) -> None:
-    """audit.pending_loads in build.duckdb for an entity that Spark loads."""
-    from orchestration.ingest.spark_loader import pending_load_ids_spark
-
-    ensure_tables(con, list(ENTITIES.values()))
-    con.execute("delete from audit.pending_loads where entity = ?", [entity.name])
-    for load_id in pending_load_ids_spark(settings.spark_dir, entity):
-        mark_pending(con, entity, load_id, run_id)
 
 
 ingest_assets = [build_database, *(ingest_asset(entity) for entity in ENTITIES.values())]

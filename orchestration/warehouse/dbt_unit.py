@@ -1,5 +1,5 @@
 """Run the dbt unit tests (`unit_tests:` in dbt_project/models/**/_unit_tests.yml) without a
-refresh: `python -m orchestration.dbt_unit [dbt selection]`.
+refresh: `python -m orchestration.warehouse.dbt_unit [dbt selection]`.
 
 dbt unit tests read the column types of every mocked input, and of the model, from the
 warehouse, so those relations must exist. This helper builds them empty in a scratch DuckDB
@@ -7,7 +7,7 @@ file in a temporary folder: the raw tables of the ingestion contract (empty), th
 every model with `dbt build --empty` (no rows read); then it runs `dbt test --select
 test_type:unit` there. Nothing touches data/warehouse. ≈ 10 s on 2 cores.
 
-The nightly refresh does not run the unit tests (orchestration/defs/dbt.py excludes the
+The nightly refresh does not run the unit tests (orchestration/defs/transform/assets.py excludes the
 unit_test resource type): they test the SQL, which changes with a commit, not with the data.
 """
 

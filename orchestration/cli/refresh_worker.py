@@ -25,7 +25,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="orchestration.refresh_worker")
+    parser = argparse.ArgumentParser(prog="orchestration.cli.refresh_worker")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--token", required=True)
     parser.add_argument("--parent-pid", type=int, required=True)
@@ -36,9 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import dagster as dg
 
-    from orchestration.instance import ensure_dagster_env
-    from orchestration.recovery import process_tags
-    from orchestration.refresh import (
+    from orchestration.cli.instance import ensure_dagster_env
+    from orchestration.cli.recovery import process_tags
+    from orchestration.cli.refresh import (
         ATTEMPT_TAG,
         PARENT_RUN_ID_TAG,
         RETRY_NUMBER_TAG,

@@ -10,12 +10,12 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.alerts import Alert, AlertChannels, now_iso, publish_statement, send_alert
-from orchestration.defs.jobs import nightly_refresh
+from orchestration.cli.refresh import WILL_RETRY_TAG
+from orchestration.cli.run_errors import root_message
+from orchestration.defs.automation.jobs import nightly_refresh
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.landing import scan_landing
-from orchestration.refresh import WILL_RETRY_TAG
-from orchestration.resources import Warehouse
-from orchestration.run_errors import root_message
+from orchestration.warehouse.resources import Warehouse
 
 SETTLE_ENV = "PSW_LANDING_SETTLE_SECONDS"
 

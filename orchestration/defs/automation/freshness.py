@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.alerts import Alert, AlertChannels, now_iso, send_alert, serving_state
-from orchestration.defs.jobs import FRESHNESS_FAIL_WINDOW, NIGHTLY_JOB
-from orchestration.resources import Warehouse
+from orchestration.names import FRESHNESS_FAIL_WINDOW, NIGHTLY_JOB
+from orchestration.warehouse.resources import Warehouse
 
 STALE_KIND = "stale_serving"
 
