@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -187,3 +188,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         quality_reuse=reuse_raw in ("1", "true", "yes"),
         dbt_log_file_level=dbt_log_raw,
     )
+
+
+@contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` added to this process's environment for the block, then restored (a subprocess
+    started inside it, such as dbt, gets a copy)."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

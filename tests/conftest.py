@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.settings import PROJECT_DIR, SEEDS_DIR
+from orchestration.settings import PROJECT_DIR, SEEDS_DIR, environment
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -140,16 +140,8 @@ class JobRunner:
     def environment(self) -> Iterator[None]:
         """DAGSTER_HOME and PSW_DAGSTER_DIR of this runner's instance, restored afterwards."""
         env = {"DAGSTER_HOME": str(self.home), "PSW_DAGSTER_DIR": str(self.home / ".dagster")}
-        saved = {name: os.environ.get(name) for name in env}
-        os.environ.update(env)
-        try:
+        with environment(env):
             yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from orchestration.ingest.loader import load_entity
 from orchestration.ingest.pending import accept, pending_load_ids, roll_back
 from tests.conftest import query, write_csv
 from tests.fixtures import metrics
-from tests.fixtures.quality import copy_warehouse, fingerprint
+from tests.fixtures.quality import bad_deal_rows, copy_warehouse, fingerprint
 
 DEAL_COLS = list(ENTITIES["deals"].column_names)
 PARTNER_COLS = list(ENTITIES["partners"].column_names)
@@ -115,18 +115,7 @@ BAD_FILE = "deals_2025-06-03.csv"
 
 def _bad_deals(good: int, bad: int) -> list[dict]:
     """`bad` rows of an unknown stage, `good` new deals, and a later version of deal D01."""
-    base = {**metrics.D, "partner_id": "P1", "deal_source": "partner_sourced", "amount": "10"}
-    rows = [
-        {
-            **base,
-            "deal_id": f"X{i:04d}",
-            "account_id": f"AX{i}",
-            "stage": "closed" if i < bad else "registered",
-            "registered_on": "2025-05-01",
-            "closed_on": "",
-        }
-        for i in range(good + bad)
-    ]
+    rows = bad_deal_rows(good, bad)
     d01 = next(r for r in metrics.DEALS_FILE_1 if r["deal_id"] == "D01")
     rows.append({**d01, "amount": "999999", "updated_at": "2025-06-02 00:00:00"})
     return rows

@@ -5,7 +5,6 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from orchestration.names import (
     WRITER_POOL,
     dbt_asset_key,
 )
+from orchestration.settings import environment
 from orchestration.warehouse.dbt_project import manifest_path
 from orchestration.warehouse.resources import Warehouse
 from orchestration.warehouse.spark_mirror import mirror_dbt_relations
@@ -210,22 +210,6 @@ def dbt_args(command: str, dbt_vars: Mapping[str, object]) -> list[str]:
     return [command, "--vars", json.dumps(dict(dbt_vars), sort_keys=True)]
 
 
-@contextmanager
-def dbt_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """`env` added to this process's environment while dbt starts: dagster-dbt hands a dbt
-    subprocess a copy of it (profiles.yml reads the build database and DuckDB limits there)."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 @dbt_assets(
     manifest=manifest_path(),
     dagster_dbt_translator=WarehouseTranslator(),
@@ -258,6 +242,8 @@ def dbt_models(
     args = ["build", "--exclude-resource-type", "unit_test"]
     args += ["--log-path", str(settings.warehouse_dir / "dbt_logs")]
     args += ["--log-level-file", settings.dbt_log_file_level]
-    with dbt_environment(settings.dbt_env()):
+    # dagster-dbt hands the dbt subprocess a copy of this process's environment, where
+    # profiles.yml reads the build database and DuckDB limits
+    with environment(settings.dbt_env()):
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
