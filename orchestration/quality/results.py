@@ -74,8 +74,10 @@ class ExpectationOutcome:
     def label(self) -> str:
         return f"{self.type}({describe_kwargs(self.kwargs)})"
 
-    def finding(self) -> str:
-        """What was seen, e.g. `2 of 1,000 rows unexpected (0.2%), e.g. deal_id=D6`."""
+    def finding(self, with_values: bool = True) -> str:
+        """What was seen, e.g. `2 of 1,000 rows unexpected (0.2%), e.g. deal_id=D6`.
+        `with_values=False` leaves out sample values (failure messages and alerts carry keys
+        and counts, never a row's values); the check's metadata keeps them."""
         if self.error:
             return f"could not be evaluated: {self.error}"
         if self.mismatched_columns:
@@ -87,7 +89,7 @@ class ExpectationOutcome:
             )
         if self.missing_values:
             text = f"missing values {self.missing_values}"
-            if self.sample_values:
+            if self.sample_values and with_values:
                 text += f", unexpected values {self.sample_values}"
             return text
         if self.unexpected_count is not None and self.element_count is not None:
@@ -99,7 +101,7 @@ class ExpectationOutcome:
                     ", ".join(f"{k}={v}" for k, v in row.items()) for row in self.sample_keys[:5]
                 )
                 text += f", e.g. {keys}"
-            elif self.sample_values:
+            elif self.sample_values and with_values:
                 text += f", e.g. values {self.sample_values[:5]}"
             return text
         return f"observed {self.observed_value!r}"
@@ -161,7 +163,7 @@ class SuiteOutcome:
         if self.error:
             return [f"{where}: the suite could not run: {self.error}"]
         return [
-            f"{where}: {e.label} failed on {self.table}: {e.finding()}"
+            f"{where}: {e.label} failed on {self.table}: {e.finding(with_values=False)}"
             for e in self.failed
             if e.severity in severities
         ]

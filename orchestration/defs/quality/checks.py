@@ -117,7 +117,7 @@ def check_result(outcome: SuiteOutcome, report: GateReport) -> dg.AssetCheckResu
         description = f"suite could not run: {outcome.error}"
     elif failed:
         description = f"{len(failed)} of {len(outcome.expectations)} expectations failed: " + (
-            "; ".join(f"{e.label}: {e.finding()}" for e in failed[:3])
+            "; ".join(f"{e.label}: {e.finding(with_values=False)}" for e in failed[:3])
         )
     else:
         description = f"all {len(outcome.expectations)} expectations passed"
