@@ -254,6 +254,13 @@ def _write_manifest(folder: Path, manifest: PublishManifest) -> None:
     os.replace(staged, folder / MANIFEST)
 
 
+def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
+    """Copy build.<schema>.<table> into the new serving file; return its row count."""
+    con.execute(f"create table serving.{schema}.{table} as select * from build.{schema}.{table}")
+    count = con.execute(f"select count(*) from serving.{schema}.{table}").fetchone()
+    return int(count[0]) if count else 0
+
+
 def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
     """Copy every table of schema `marts` and the audit tables from the build database to a
     new publish folder (serving file and Parquet exports), then switch `current` to it. Raises
@@ -288,23 +295,13 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
         con.execute(f"create schema serving.{MART_SCHEMA}")
         con.execute(f"create schema serving.{AUDIT_SCHEMA}")
         for mart in marts:
-            con.execute(
-                f"create table serving.{MART_SCHEMA}.{mart} as "
-                f"select * from build.{MART_SCHEMA}.{mart}"
-            )
-            count = con.execute(f"select count(*) from serving.{MART_SCHEMA}.{mart}").fetchone()
-            result.marts[mart] = int(count[0]) if count else 0
+            result.marts[mart] = _copy_table(con, MART_SCHEMA, mart)
             con.execute(
                 f"copy (select * from serving.{MART_SCHEMA}.{mart}) to "
                 f"{_quote(exports / f'{mart}.parquet')} (format parquet, compression zstd, {kv})"
             )
         for table in AUDIT_TABLES:
-            con.execute(
-                f"create table serving.{AUDIT_SCHEMA}.{table} as "
-                f"select * from build.{AUDIT_SCHEMA}.{table}"
-            )
-            count = con.execute(f"select count(*) from serving.{AUDIT_SCHEMA}.{table}").fetchone()
-            result.audit[table] = int(count[0]) if count else 0
+            result.audit[table] = _copy_table(con, AUDIT_SCHEMA, table)
         con.execute(
             f"create table serving.{AUDIT_SCHEMA}.publish_log as select "
             "cast(? as varchar) as run_id, cast(? as date) as as_of_date, "
