@@ -640,6 +640,27 @@ SELECT
 FROM ends, params
 GROUP BY period_end, params.window_days;
 
+-- additive facts per type and day; a NULL type holds the direct new customers
+-- (int_daily_type_facts)
+CREATE TABLE facts AS
+WITH first_wins AS (
+    SELECT min({'closed_on': closed_on, 'deal_id': deal_id,
+        'is_partner_deal': is_partner_deal, 'partner_type': partner_type}) AS w
+    FROM deals WHERE is_won GROUP BY account_id
+)
+SELECT partner_type, closed_on AS fact_on,
+    sum(amount_usd) AS revenue,
+    sum(CASE WHEN deal_source = 'partner_sourced' THEN amount_usd END) AS sourced,
+    CAST(0 AS DECIMAL(38, 12)) AS investment,
+    0 AS new_customers
+FROM deals WHERE is_partner_deal AND is_won GROUP BY ALL
+UNION ALL
+SELECT partner_type, approved_on, 0, 0, sum(amount_usd), 0
+FROM incentives WHERE is_investment GROUP BY ALL
+UNION ALL
+SELECT CASE WHEN w.is_partner_deal THEN w.partner_type END, w.closed_on, 0, 0, 0, count(*)
+FROM first_wins GROUP BY ALL;
+
 -- the productivity measures per partner type and measurement date P, with D = P
 -- (int_partner_periods, int_daily_type_facts, int_productivity_periods)
 CREATE TABLE productivity AS
@@ -689,26 +710,6 @@ partner_measures AS (
         median(days_to_first_win) AS median_days_to_first_win
     FROM enrolled_at
     GROUP BY ALL
-),
--- additive facts per type and day; a NULL type holds the direct new customers
-first_wins AS (
-    SELECT min({'closed_on': closed_on, 'deal_id': deal_id,
-        'is_partner_deal': is_partner_deal, 'partner_type': partner_type}) AS w
-    FROM deals WHERE is_won GROUP BY account_id
-),
-facts AS (
-    SELECT partner_type, closed_on AS fact_on,
-        sum(amount_usd) AS revenue,
-        sum(CASE WHEN deal_source = 'partner_sourced' THEN amount_usd END) AS sourced,
-        CAST(0 AS DECIMAL(38, 12)) AS investment,
-        0 AS new_customers
-    FROM deals WHERE is_partner_deal AND is_won GROUP BY ALL
-    UNION ALL
-    SELECT partner_type, approved_on, 0, 0, sum(amount_usd), 0
-    FROM incentives WHERE is_investment GROUP BY ALL
-    UNION ALL
-    SELECT CASE WHEN w.is_partner_deal THEN w.partner_type END, w.closed_on, 0, 0, 0, count(*)
-    FROM first_wins GROUP BY ALL
 ),
 window_measures AS (
     SELECT
@@ -894,23 +895,82 @@ SELECT
 FROM productivity WHERE is_as_of;
 
 CREATE TABLE mart_productivity_monthly AS
+WITH months AS (
+    SELECT pr.*
+    FROM productivity AS pr, params
+    WHERE pr.period_end <= params.as_of_date AND (pr.is_month_end OR pr.is_as_of)
+),
+first_data AS (
+    SELECT min(fact_on) AS first_data_date FROM facts, params WHERE fact_on <= as_of_date
+),
+in_month AS (
+    SELECT f.partner_type, m.period_end,
+        sum(f.revenue) AS revenue, sum(f.sourced) AS sourced,
+        sum(f.investment) AS investment, sum(f.new_customers) AS new_customers
+    FROM (SELECT DISTINCT period_end, period_month FROM months) AS m
+    JOIN facts AS f ON f.fact_on BETWEEN m.period_month AND m.period_end
+    GROUP BY ALL
+),
+trailing_sums AS (
+    SELECT f.partner_type, m.period_end,
+        sum(f.revenue) AS revenue, sum(f.sourced) AS sourced,
+        sum(f.investment) AS investment, sum(f.new_customers) AS new_customers
+    FROM (SELECT DISTINCT period_end FROM months) AS m
+    JOIN facts AS f
+        ON f.fact_on > CAST(m.period_end - 365 AS DATE) AND f.fact_on <= m.period_end
+    GROUP BY ALL
+),
+trailing_sums_all AS (
+    SELECT period_end, sum(new_customers) AS new_customers FROM trailing_sums GROUP BY 1
+),
+enrolments AS (
+    SELECT p.partner_type, m.period_end, count(*) AS partners
+    FROM (SELECT DISTINCT period_end, period_month FROM months) AS m
+    JOIN partners AS p ON p.enrolled_on BETWEEN m.period_month AND m.period_end
+    GROUP BY ALL
+),
+labels AS (
+    SELECT lower(trim(partner_type)) AS partner_type, partner_type_name,
+        CAST(sort_order AS INTEGER) AS sort_order
+    FROM read_csv('$SEEDS/partner_types.csv', header = true, all_varchar = true)
+)
 SELECT
-    partner_type,
-    period_month AS month,
-    period_end,
-    window_start,
-    enrolled_partners,
-    active_partners,
-    active_ratio,
-    CAST(partner_revenue_usd AS DOUBLE) AS partner_revenue_usd,
-    revenue_per_active_partner_usd,
-    CAST(partner_sourced_revenue_usd AS DOUBLE) AS partner_sourced_revenue_usd,
-    new_customers,
-    new_customer_share,
-    CAST(investment_usd AS DOUBLE) AS investment_usd,
-    roi_multiple,
-    median_days_to_first_win
-FROM productivity WHERE is_month_end;
+    m.partner_type,
+    m.period_month AS month,
+    m.period_end,
+    CAST(m.period_end - 365 AS DATE) AS window_start,
+    m.period_end < last_day(m.period_end) AS is_month_to_date,
+    coalesce(CAST(m.period_end - 364 AS DATE) >= fd.first_data_date, false)
+        AS is_complete_window,
+    coalesce(e.partners, 0) AS partners_enrolled_in_month,
+    CAST(coalesce(im.revenue, 0) AS DOUBLE) AS partner_revenue_usd_in_month,
+    CAST(coalesce(im.sourced, 0) AS DOUBLE) AS partner_sourced_revenue_usd_in_month,
+    CAST(coalesce(im.new_customers, 0) AS BIGINT) AS new_customers_in_month,
+    CAST(coalesce(im.investment, 0) AS DOUBLE) AS investment_usd_in_month,
+    m.enrolled_partners,
+    m.active_partners,
+    m.active_ratio,
+    m.median_days_to_first_win,
+    CAST(coalesce(tr.revenue, 0) AS DOUBLE) AS partner_revenue_usd_trailing_365d,
+    safe_div(coalesce(tr.revenue, 0), m.active_partners)
+        AS revenue_per_active_partner_usd_trailing_365d,
+    CAST(coalesce(tr.sourced, 0) AS DOUBLE) AS partner_sourced_revenue_usd_trailing_365d,
+    CAST(coalesce(tr.new_customers, 0) AS BIGINT) AS new_customers_trailing_365d,
+    safe_div(coalesce(tr.new_customers, 0), coalesce(ta.new_customers, 0))
+        AS new_customer_share_trailing_365d,
+    CAST(coalesce(tr.investment, 0) AS DOUBLE) AS investment_usd_trailing_365d,
+    safe_div(coalesce(tr.sourced, 0), coalesce(tr.investment, 0))
+        AS roi_multiple_trailing_365d,
+    coalesce(l.partner_type_name, m.partner_type) AS partner_type_name,
+    coalesce(l.sort_order, (SELECT coalesce(max(sort_order), 0) + 1 FROM labels))
+        AS partner_type_sort_order
+FROM months AS m
+CROSS JOIN first_data AS fd
+LEFT JOIN in_month AS im ON m.partner_type = im.partner_type AND m.period_end = im.period_end
+LEFT JOIN trailing_sums AS tr ON m.partner_type = tr.partner_type AND m.period_end = tr.period_end
+LEFT JOIN trailing_sums_all AS ta ON m.period_end = ta.period_end
+LEFT JOIN enrolments AS e ON m.partner_type = e.partner_type AND m.period_end = e.period_end
+LEFT JOIN labels AS l ON m.partner_type = l.partner_type;
 
 -- 1 - 1/2 * sum|actual - target| over the rows, NULL when an actual share is NULL
 CREATE MACRO alignment(actual, target) AS

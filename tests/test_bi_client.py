@@ -91,8 +91,10 @@ def test_dashboard_queries(warehouse, tmp_path):
             "from marts.mart_coverage_by_segment order by coverage_gap_pct desc",
             "productivity_trend": """
                 select strftime(month, '%Y-%m') as month, sum(active_partners) as active,
-                    sum(partner_revenue_usd) as revenue,
-                    sum(partner_sourced_revenue_usd) / nullif(sum(investment_usd), 0) as roi
+                    sum(partner_revenue_usd_in_month) as revenue_in_month,
+                    sum(partner_revenue_usd_trailing_365d) as revenue,
+                    sum(partner_sourced_revenue_usd_trailing_365d)
+                        / nullif(sum(investment_usd_trailing_365d), 0) as roi
                 from marts.mart_productivity_monthly
                 where month >= date '2025-01-01'
                 group by all order by month""",
@@ -139,6 +141,9 @@ def test_dashboard_queries(warehouse, tmp_path):
     assert (trend["2025-06"]["active"], trend["2025-06"]["revenue"]) == (4, approx(9400))
     assert (trend["2025-03"]["active"], trend["2025-03"]["revenue"]) == (4, approx(5800))
     assert trend["2025-06"]["roi"] == approx(8000 / 5000)
+    # closed in the month: June D03 2500 (2000 EUR at 1.25) + D13 800; March D04 1100 + D10 3000
+    assert trend["2025-06"]["revenue_in_month"] == approx(3300)
+    assert trend["2025-03"]["revenue_in_month"] == approx(4100)
 
     assert [
         (r["partner_id"], r["partner_name"], r["partner_type"], r["partner_revenue_usd"])

@@ -156,7 +156,8 @@ def _productivity_db(path: Path, types: list[str]) -> Path:
         f"{columns}, cast(null as double) as active_ratio, "
         "cast(null as double) as revenue_per_active_partner_usd, "
         "cast(null as double) as new_customer_share, cast(null as double) as roi_multiple, "
-        "cast(null as double) as median_days_to_first_win "
+        "cast(null as double) as median_days_to_first_win, "
+        "partner_type as partner_type_name, 1 as partner_type_sort_order "
         f"from (values {values}) as t(partner_type)"
     )
     con.close()
@@ -166,9 +167,12 @@ def _productivity_db(path: Path, types: list[str]) -> Path:
 def _seeds_with_types(target: Path, types: list[str]) -> Path:
     target.mkdir(parents=True)
     (target / "partner_types.csv").write_text(
-        "partner_type,partner_type_name,description\n" + "".join(f"{t},{t},d\n" for t in types)
+        "partner_type,partner_type_name,sort_order,description\n"
+        + "".join(f"{t},{t},{i},d\n" for i, t in enumerate(types, 1))
     )
-    for name in ("countries.csv", "verticals.csv", "partner_type_aliases.csv", "fx_rates.csv"):
+    shipped = ("countries.csv", "verticals.csv", "partner_type_aliases.csv", "fx_rates.csv")
+    labels = ("regions.csv", "segments.csv", "investment_categories.csv", "alert_severities.csv")
+    for name in (*shipped, *labels):
         (target / name).write_bytes((SEEDS_DIR / name).read_bytes())
     return target
 

@@ -37,6 +37,7 @@ MART_NAMES = {
     "mart_deal_registration_funnel",
     "mart_partner_activation",
     "mart_partner_concentration",
+    "mart_partner_concentration_total",
     "mart_partner_health",
     "mart_strategy_alerts",
 }

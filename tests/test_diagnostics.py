@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import query, query_dicts
+from tests.fixtures.diagnostics import AS_OF
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +168,7 @@ def test_channel_conflict_rates(serving):
 
 def test_partner_concentration(serving):
     rows = rows_of(serving, "mart_partner_concentration", "partner_type")
-    assert len(rows) == 9  # 8 types + 'all'
+    assert len(rows) == 8  # one per partner type; the whole ecosystem is its own mart
     # partner-sourced won revenue in the window: R1 1000 + 2000 (D01, D14; D00 is 2021),
     # R2 3000, R3 2000, M1 600, I1 1000 (D11, 2024-09-01), O1 400; the others 0
     reseller = rows["reseller"]
@@ -180,7 +181,8 @@ def test_partner_concentration(serving):
     assert reseller["top5_share"] == approx(1.0) and reseller["top5_over_half"] is True
     assert reseller["herfindahl_index"] == approx((3**2 + 3**2 + 2**2) / 8**2)  # 22/64
 
-    everyone = rows["all"]
+    [everyone] = query_dicts(serving, "select * from marts.mart_partner_concentration_total")
+    assert everyone["as_of_date"] == dt.date.fromisoformat(AS_OF)
     # 9 enrolled partners, 6 with revenue; total 3000+3000+2000+1000+600+400 = 10000
     assert (everyone["partners"], everyone["revenue_partners"]) == (9, 6)
     assert everyone["partner_sourced_revenue_usd"] == approx(10000)

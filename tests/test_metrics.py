@@ -7,10 +7,12 @@ D = 2025-06-30, W = 365 (vendor_profile leaves it empty: the default applies), s
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
 
+from orchestration.settings import SEEDS_DIR
 from tests.conftest import query, query_dicts
 
 TYPES = [
@@ -215,11 +217,27 @@ EMPTY_TYPE = dict(
 )
 
 
-def _check_productivity(rows: dict, expected: dict) -> None:
+# mart_productivity_monthly names the figures of a window by their window (W = 365 here)
+TRAILING = {
+    column: f"{column}_trailing_365d"
+    for column in [
+        "partner_revenue_usd",
+        "revenue_per_active_partner_usd",
+        "partner_sourced_revenue_usd",
+        "new_customers",
+        "new_customer_share",
+        "investment_usd",
+        "roi_multiple",
+    ]
+}
+
+
+def _check_productivity(rows: dict, expected: dict, names: dict | None = None) -> None:
     for partner_type in TYPES:
         want = expected.get(partner_type, EMPTY_TYPE)
         got = rows[partner_type]
         for column, value in want.items():
+            column = (names or {}).get(column, column)
             assert got[column] == approx(value), (partner_type, column, got[column], value)
 
 
@@ -241,7 +259,9 @@ def test_productivity_monthly_equals_the_as_of_mart_at_month_ends(serving):
     assert len(monthly) == 30 * len(TYPES)
 
     june = by([r for r in monthly if str(r["month"]) == "2025-06-01"], "partner_type")
-    _check_productivity(june, EXPECTED_PRODUCTIVITY_AT_D)  # D is June's last day
+    _check_productivity(june, EXPECTED_PRODUCTIVITY_AT_D, TRAILING)  # D is June's last day
+    assert str(june["msp"]["period_end"]) == "2025-06-30"
+    assert not any(r["is_month_to_date"] for r in monthly)  # D is a month's last day
 
     # March 2025: D = 2025-03-31, window (2024-03-31, 2025-03-31]. P4 is still enrolled and
     # active (D08 registered 2025-03-15); P3 not yet enrolled. Revenue: reseller D01 1000 +
@@ -320,7 +340,46 @@ def test_productivity_monthly_equals_the_as_of_mart_at_month_ends(serving):
                 median_days_to_first_win=None,
             ),
         },
+        TRAILING,
     )
+
+
+def test_productivity_monthly_in_month_figures_and_complete_window(serving):
+    monthly = query_dicts(serving, "select * from marts.mart_productivity_monthly")
+    rows = {(str(r["month"]), r["partner_type"]): r for r in monthly}
+    in_month = [
+        "partner_revenue_usd_in_month",
+        "partner_sourced_revenue_usd_in_month",
+        "new_customers_in_month",
+        "investment_usd_in_month",
+        "partners_enrolled_in_month",
+    ]
+    expected = {
+        # June 2025: D03 (reseller, sourced, 2000 EUR at May's 1.25 = 2500, closed on D, A3's
+        # first win); D13 (msp, influenced, 800, closed 06-15, A11's first win); I03 (isv,
+        # 300, approved on D); P3 (isv) enrolled on D
+        ("2025-06-01", "reseller"): (2500, 2500, 1, 0, 0),
+        ("2025-06-01", "msp"): (800, 0, 1, 0, 0),
+        ("2025-06-01", "isv"): (0, 0, 0, 300, 1),
+        # May 2025: D11 (reseller, influenced, 600, closed 05-05, A9's first win: D11 before
+        # the direct D12 of the same day); D15 is direct; I06 (isv, 250, approved 05-01)
+        ("2025-05-01", "reseller"): (600, 0, 1, 0, 0),
+        ("2025-05-01", "msp"): (0, 0, 0, 0, 0),
+        ("2025-05-01", "isv"): (0, 0, 0, 250, 0),
+        # February 2023: P1 (reseller) enrolled 2023-02-01, nothing else happened
+        ("2023-02-01", "reseller"): (0, 0, 0, 0, 1),
+    }
+    for key, values in expected.items():
+        for column, value in zip(in_month, values, strict=True):
+            assert rows[key][column] == approx(value), (key, column)
+    # the first data date is D14's close, 2024-04-10: the window (P − 365, P] lies after it
+    # from P = 2025-04-09 on, so March 2025 (P = 2025-03-31) is incomplete, April complete
+    assert rows[("2025-03-01", "reseller")]["is_complete_window"] is False
+    assert rows[("2025-04-01", "reseller")]["is_complete_window"] is True
+    assert str(rows[("2025-04-01", "reseller")]["window_start"]) == "2024-04-30"
+    with (SEEDS_DIR / "partner_types.csv").open(encoding="utf-8") as fh:
+        names = {r["partner_type"]: r["partner_type_name"] for r in csv.DictReader(fh)}
+    assert rows[("2025-06-01", "reseller")]["partner_type_name"] == names["reseller"]
 
 
 def test_execution_alignment(serving):

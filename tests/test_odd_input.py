@@ -183,7 +183,7 @@ def _odd_seeds(target: Path) -> Path:
     seeds = metrics.write_seeds(target)
     (seeds / "market_segments.csv").write_text(ODD_MARKET_SEGMENTS)
     with (seeds / "partner_types.csv").open("a", encoding="utf-8") as fh:
-        fh.write(f"{NINTH_TYPE},Marketplace,Sells through a cloud marketplace.\n")
+        fh.write(f"{NINTH_TYPE},Marketplace,9,Sells through a cloud marketplace.\n")
     return seeds
 
 
@@ -354,6 +354,7 @@ def test_figures_at_the_limits_are_right(limit_run):
         r["partner_type"]: r
         for r in query_dicts(serving, "select * from marts.mart_partner_concentration")
     }
+    [conc["all"]] = query_dicts(serving, "select * from marts.mart_partner_concentration_total")
     for scope, partners in (("reseller", 2), ("all", 3)):
         row = conc[scope]
         assert row["partners"] == partners

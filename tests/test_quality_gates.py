@@ -192,6 +192,26 @@ FAULTS = {
             "types_in_month",
         )
     ],
+    "update marts.mart_productivity_monthly set period_end = period_end + 1 "
+    "where month = (select max(month) from marts.mart_productivity_monthly)": [
+        (
+            "marts/mart_productivity_monthly",
+            "expect_column_values_to_be_in_set",
+            "period_end_not_after_d",
+        ),
+        (
+            "marts/mart_productivity_monthly",
+            "expect_column_values_to_be_in_set",
+            "last_month_ends_at_d",
+        ),
+    ],
+    "update marts.mart_partner_concentration_total set top5_share = 1.5": [
+        (
+            "marts/mart_partner_concentration_total",
+            "expect_column_values_to_be_between",
+            "top5_share",
+        )
+    ],
     "update marts.mart_partner_scorecard set is_active = true, is_enrolled = false "
     "where partner_id = 'P6'": [
         ("marts/mart_partner_scorecard", "expect_column_values_to_be_in_set", "flags_consistent")
@@ -217,7 +237,7 @@ def test_each_fault_fails_exactly_its_expectations(faulty):
 
 def test_failure_message_names_expectation_asset_table_and_keys(faulty):
     lines = faulty.failure_message("gate").splitlines()
-    assert lines[0].startswith("gate: 22 blocking expectation(s) failed in 16 suite(s)")
+    assert lines[0].startswith("gate: 25 blocking expectation(s) failed in 17 suite(s)")
     for expected in [
         "raw/deals [expectations/raw/deals.json]: expect_column_values_to_be_between("
         "column=deal_id_occurrences, min_value=1.0, max_value=1.0) failed on raw.deals: "

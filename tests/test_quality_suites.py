@@ -18,7 +18,7 @@ from orchestration.quality.parameters import (
     seed_code_sets,
 )
 from orchestration.quality.suites import SuiteError, build_gx_suite, load_suites, parse_suite
-from orchestration.settings import EXPECTATIONS_DIR, SEEDS_DIR, load_settings
+from orchestration.settings import EXPECTATIONS_DIR, PROJECT_DIR, SEEDS_DIR, load_settings
 
 SUITES = load_suites(EXPECTATIONS_DIR)
 
@@ -27,7 +27,10 @@ def test_one_suite_per_raw_entity_per_seed_with_rules_and_per_mart():
     guarded = {"/".join(g) for s in SUITES for g in s.guards}
     assert {k.to_user_string() for k in RAW_KEYS} <= guarded
     marts = {k.to_user_string() for k in DBT_KEYS if k.path[0] == "marts"}
-    assert len(marts) == 18 and marts <= guarded
+    mart_files = {
+        f"marts/{p.stem}" for p in (PROJECT_DIR / "dbt_project/models/marts").glob("*.sql")
+    }
+    assert marts == mart_files and marts <= guarded
     seeds = {g for g in guarded if g.startswith("reference/")}
     assert seeds == {
         f"reference/{name}"
@@ -59,16 +62,29 @@ def test_every_parameter_a_suite_uses_exists():
 def test_contract_code_sets_are_parameters_and_seed_code_sets_come_from_the_seeds(tmp_path):
     codes = contract_code_sets()
     assert codes["deal_stages"] == list(DEAL_STAGES)
-    assert "partner_types" not in codes  # a seed holds them (SPEC §4)
+    for seeded in ("partner_types", "regions", "segments", "investment_categories"):
+        assert seeded not in codes  # a seed holds them (SPEC §4)
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "partner_types.csv").write_text(
         "partner_type,partner_type_name\n Reseller ,R\nmarketplace,M\nRESELLER,dup\n"
     )
+    # regions in the order of regions.csv, not of the countries that use them
     (seeds / "countries.csv").write_text("country_code,country_name,region\nUS,U,NA\nFR,F,EU\n")
+    (seeds / "regions.csv").write_text("region,region_name,sort_order\nEU,Europe,1\nNA,N,2\n")
+    (seeds / "segments.csv").write_text("segment,segment_name,sort_order\n SMB ,S,1\nmid,M,2\n")
+    (seeds / "investment_categories.csv").write_text(
+        "investment_category,investment_category_name,sort_order\nGrowth,G,1\n"
+    )
+    (seeds / "alert_severities.csv").write_text(
+        "severity,severity_name,sort_order\ncritical,C,1\nnotice,N,2\n"
+    )
     assert seed_code_sets(seeds) == {
         "partner_types": ["reseller", "marketplace"],
-        "regions": ["NA", "EU"],
+        "regions": ["EU", "NA"],
+        "segments": ["smb", "mid"],
+        "investment_categories": ["growth"],
+        "alert_severities": ["critical", "notice"],
     }
     params = gate_parameters(load_settings(), "run-1", seeds)
     assert params["partner_types"] == ["reseller", "marketplace"]

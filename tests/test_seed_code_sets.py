@@ -33,7 +33,7 @@ def add_marketplace(seeds: Path) -> None:
     each target share, so both columns still sum to 1) and its role at every growth stage."""
     _append(
         seeds / "partner_types.csv",
-        [[NEW_TYPE, "Cloud Marketplace", "Lists and bills the product in a cloud store."]],
+        [[NEW_TYPE, "Cloud Marketplace", "9", "Lists and bills the product in a cloud store."]],
     )
     _append(seeds / "partner_type_aliases.csv", [["Cloud Marketplace", NEW_TYPE]])
     targets = seeds / "strategy_targets.csv"
@@ -114,6 +114,15 @@ def test_a_type_added_in_the_seeds_only_publishes_and_passes_every_gate(marketpl
         [NEW_TYPE],
     )
     assert roles == [("supporting",)]
+    # its label and sort order come from the row the team added (the ninth of the seed)
+    for mart in PARTNER_TYPE_MARTS:
+        labels = query(
+            serving,
+            f"select partner_type_name, partner_type_sort_order from marts.{mart} "
+            "where partner_type = ?",
+            [NEW_TYPE],
+        )
+        assert labels == [("Cloud Marketplace", 9)], mart
 
 
 def test_the_report_shows_the_new_type(marketplace_night):

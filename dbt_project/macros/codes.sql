@@ -1,8 +1,8 @@
-{#- The investment categories of SPEC §5, in the order of their definition. -#}
+{#- The investment categories of SPEC §5, one row each, from the investment_categories seed
+    (category_order: its sort_order). -#}
 {% macro investment_categories() -%}
-    {%- set categories = ['acquisition', 'activation', 'development', 'strategic'] -%}
-    {%- for category in categories %}
-    select '{{ category }}' as investment_category, {{ loop.index }} as category_order
-    {%- if not loop.last %} union all{% endif %}
-    {%- endfor %}
+    select
+        lower(trim(investment_category)) as investment_category,
+        cast(sort_order as {{ dbt.type_int() }}) as category_order
+    from {{ ref('investment_categories') }}
 {%- endmacro %}

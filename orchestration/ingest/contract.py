@@ -38,7 +38,6 @@ Case = Literal["lower", "upper"]
 
 TIERS = ("registered", "silver", "gold", "platinum")
 PROGRAM_STATUSES = ("applied", "enrolled", "suspended", "terminated")
-SEGMENTS = ("smb", "mid_market", "enterprise")
 DEAL_SOURCES = ("partner_sourced", "partner_influenced", "direct")
 DEAL_STAGES = ("registered", "approved", "rejected", "won", "lost", "expired")
 CERT_LEVELS = ("associate", "professional", "expert")
@@ -52,11 +51,10 @@ INCENTIVE_PROGRAMS = (
     "co_marketing",
 )
 INCENTIVE_STATUSES = ("accrued", "approved", "paid", "clawed_back")
-INVESTMENT_CATEGORIES = ("acquisition", "activation", "development", "strategic")
 GROWTH_STAGES = ("early", "growth", "mature", "expansion")
 
 # Code sets that come from reference data (seeds) rather than from the contract itself.
-Reference = Literal["countries", "verticals", "partner_types"]
+Reference = Literal["countries", "verticals", "partner_types", "segments"]
 
 
 @dataclass(frozen=True)
@@ -154,7 +152,7 @@ PARTNERS = Entity(
         Column("is_strategic", "boolean", in_header=False, default="false"),
         Column("hq_country", "code", reference="countries", case="upper"),
         Column("countries_served", "list", reference="countries", case="upper"),
-        Column("segments_served", "list", codes=SEGMENTS, case="lower"),
+        Column("segments_served", "list", reference="segments", case="lower"),
         Column("verticals_served", "list", reference="verticals", case="lower"),
         Column("applied_on", "date", required=True),
         Column("enrolled_on", "date"),
@@ -172,7 +170,7 @@ DEALS = Entity(
         Column("deal_source", "code", codes=DEAL_SOURCES, case="lower"),
         Column("account_id", "text", required=True),
         Column("account_country", "code", reference="countries", case="upper"),
-        Column("account_segment", "code", codes=SEGMENTS, case="lower"),
+        Column("account_segment", "code", reference="segments", case="lower"),
         Column("account_vertical", "code", reference="verticals", case="lower"),
         Column("product_line", "text", required=True),
         Column("amount", "decimal"),

@@ -21,6 +21,7 @@ _SEEDS = {
     # temp table: (seed file, SQL that selects the code from `seed`)
     "ref_countries": ("countries.csv", "upper(trim(country_code))"),
     "ref_verticals": ("verticals.csv", "lower(trim(vertical_code))"),
+    "ref_segments": ("segments.csv", "lower(trim(segment))"),
     "ref_partner_type_aliases": ("partner_type_aliases.csv", "lower(trim(alias))"),
     "ref_partner_type_names": ("partner_types.csv", "lower(trim(partner_type))"),
 }

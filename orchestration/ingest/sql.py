@@ -39,6 +39,7 @@ TIME_ZONES = "ref_time_zones"
 REFERENCE_LISTS = {
     "countries": "ref_countries",
     "verticals": "ref_verticals",
+    "segments": "ref_segments",
     "partner_types": "ref_partner_types",
 }
 # The raw partners table that the partner foreign key is checked against, per dialect (the

@@ -2,8 +2,9 @@
 
 A code set comes from where SPEC defines it. Sets that only the landing contract defines
 (deal stages, tiers, ...) come from orchestration/ingest/contract.py; sets that a seed holds
-(partner types, regions) come from the seed files, so that a partner type or region the strategy
-team adds in the seeds alone is checked (and counted in grain checks) without a code change
+(partner types, regions, segments, investment categories, alert severities) come from the seed
+files, so that a code the strategy team adds in the seeds alone is checked (and counted in grain
+checks) without a code change
 (SPEC §4, §7 "Grain counts come from the reference data"). Both gates read the seed files: the
 raw gate runs before dbt, and dbt builds the seed tables of the warehouse gate from the same
 files. Run values come from the settings and the Dagster run.
@@ -18,10 +19,14 @@ from orchestration.ingest import contract
 from orchestration.settings import Settings
 
 # parameter -> (seed file, column, case): the code sets that a seed holds, normalised as dbt's
-# models normalise them (int_partner_types: lower(trim(...)); int_market_cells: region as is).
+# models normalise them (int_partner_types: lower(trim(...)); int_market_cells: region as is;
+# the label seeds as macros/labels.sql reads them, var `code_labels` of dbt_project.yml).
 SEED_CODE_SETS: dict[str, tuple[str, str, str | None]] = {
     "partner_types": ("partner_types.csv", "partner_type", "lower"),
-    "regions": ("countries.csv", "region", None),
+    "regions": ("regions.csv", "region", None),
+    "segments": ("segments.csv", "segment", "lower"),
+    "investment_categories": ("investment_categories.csv", "investment_category", "lower"),
+    "alert_severities": ("alert_severities.csv", "severity", "lower"),
 }
 
 
@@ -66,7 +71,8 @@ def _read_codes(path: Path, column: str, case: str | None) -> list[str]:
 
 
 def seed_code_sets(seeds_dir: Path) -> dict[str, list[str]]:
-    """The code sets that the seeds hold (`partner_types`, `regions`), in seed order."""
+    """The code sets that the seeds hold (`partner_types`, `regions`, `segments`,
+    `investment_categories`, `alert_severities`), in seed file order."""
     return {
         name: _read_codes(seeds_dir / file_name, column, case)
         for name, (file_name, column, case) in SEED_CODE_SETS.items()

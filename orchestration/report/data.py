@@ -11,17 +11,16 @@ from typing import Any
 
 import duckdb
 
-from orchestration.ingest import contract
 from orchestration.quality.parameters import seed_code_sets
 from orchestration.settings import AUDIT_SCHEMA, MART_SCHEMA, SEEDS_DIR
 
-# The order in which the report lists partner types and regions: the seeds' (partner types in
-# the order of partner_types.csv, regions in the order they first appear in countries.csv).
-# Codes the seeds do not name still show, after these (`ordered`). Segments are the contract's.
+# The order in which the report lists partner types, regions and segments: the order of their
+# seeds (partner_types.csv, regions.csv, segments.csv). Codes the seeds do not name still show,
+# after these (`ordered`).
 _SEED_CODES = seed_code_sets(SEEDS_DIR)
 PARTNER_TYPES = tuple(_SEED_CODES["partner_types"])
 REGIONS = tuple(_SEED_CODES["regions"])
-SEGMENTS = contract.SEGMENTS
+SEGMENTS = tuple(_SEED_CODES["segments"])
 TOP_GAPS = 10
 
 M = MART_SCHEMA
@@ -65,17 +64,19 @@ QUERIES: dict[str, str] = {
         order by category_order, investment_category""",
     "productivity": f"select * from {M}.mart_ecosystem_productivity order by partner_type",
     "monthly": f"""
-        select partner_type, month, active_partners, partner_revenue_usd,
-            partner_sourced_revenue_usd, investment_usd, roi_multiple
+        select partner_type, month, period_end, is_month_to_date, active_partners,
+            partner_revenue_usd_in_month, partner_sourced_revenue_usd_in_month,
+            investment_usd_in_month, roi_multiple_trailing_365d
         from {M}.mart_productivity_monthly
         order by month, partner_type""",
     # triggered alerts first, the most severe first
     "alerts": f"""
         select * from {M}.mart_strategy_alerts
         order by is_triggered desc,
-            case severity when 'critical' then 0 when 'warning' then 1 else 2 end,
+            severity_sort_order nulls last,
             alert_code, partner_type nulls first""",
     "concentration": f"select * from {M}.mart_partner_concentration order by partner_type",
+    "concentration_total": f"select * from {M}.mart_partner_concentration_total",
     # funnel, conflict, activation and health per partner type, summed over their grains with
     # the marts' own formulas (rates of sums, not means of rates)
     "diagnostics_by_type": f"""
@@ -116,7 +117,7 @@ QUERIES: dict[str, str] = {
 }
 # Queries of marts added later (strategy diagnostics): an older serving file without them
 # shows "n/a" in their place rather than failing the report.
-OPTIONAL = {"alerts", "concentration", "diagnostics_by_type"}
+OPTIONAL = {"alerts", "concentration", "concentration_total", "diagnostics_by_type"}
 
 
 Row = dict[str, Any]

@@ -25,7 +25,12 @@ def _figure(row: Row, column: str) -> str:
 
 
 def diagnostics(page: Page, data: ReportData, d: Definitions) -> str:
-    alerts, rows = data["alerts"], data["concentration"]
+    alerts = data["alerts"]
+    # the per-type rows, then the whole ecosystem (mart_partner_concentration_total) as "all"
+    rows = [
+        *data["concentration"],
+        *({**r, "partner_type": "all"} for r in data["concentration_total"]),
+    ]
     order = [*PARTNER_TYPES, "all"]
     triggered = sum(1 for r in alerts if r["is_triggered"])
     chart = page.chart(

@@ -211,9 +211,9 @@ def trends(page: Page, data: ReportData, d: Definitions) -> str:
     types = ordered((r["partner_type"] for r in monthly), PARTNER_TYPES)
     measures = [
         ("active_partners", "Active partners", "int"),
-        ("partner_revenue_usd", "Partner revenue (USD)", "usd"),
-        ("investment_usd", "Investment (USD)", "usd"),
-        ("roi_multiple", "ROI multiple", "x"),
+        ("partner_revenue_usd_in_month", "Partner revenue in the month (USD)", "usd"),
+        ("investment_usd_in_month", "Investment in the month (USD)", "usd"),
+        ("roi_multiple_trailing_365d", "ROI multiple, trailing 365 days", "x"),
     ]
     cards = [
         page.chart(
@@ -225,6 +225,9 @@ def trends(page: Page, data: ReportData, d: Definitions) -> str:
     ]
     howto = how_to_read([(label, d.column(m, c)) for c, label, _ in measures], d.model(m))
     intro = "The productivity measures over time, one line per partner type."
+    to_date = [r["period_end"] for r in monthly if r["is_month_to_date"]]
+    if to_date:
+        intro += f" The last month runs to {fmt.day(to_date[0])} (month to date)."
     return section("trends", "Monthly trends", intro, howto, *cards)
 
 
@@ -234,7 +237,10 @@ def charts_months(monthly: list[Row]) -> list[Row]:
     busy = [
         r["month"]
         for r in monthly
-        if any(r[c] for c in ("active_partners", "partner_revenue_usd", "investment_usd"))
+        if any(
+            r[c]
+            for c in ("active_partners", "partner_revenue_usd_in_month", "investment_usd_in_month")
+        )
     ]
     if not busy:
         return monthly

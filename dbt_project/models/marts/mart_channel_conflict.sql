@@ -78,4 +78,4 @@ final as (
         and regions.region = measures.region
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type', 'region']) }}

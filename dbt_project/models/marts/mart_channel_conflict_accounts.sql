@@ -29,4 +29,4 @@ final as (
     from pairs
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type', 'region']) }}

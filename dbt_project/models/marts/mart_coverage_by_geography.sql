@@ -46,4 +46,4 @@ final as (
     left join serving on countries.country_code = serving.country_code
 )
 
-select * from final
+{{ select_with_labels('final', ['region']) }}

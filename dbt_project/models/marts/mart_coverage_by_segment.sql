@@ -34,4 +34,4 @@ final as (
     left join targeted on segments.segment = targeted.segment
 )
 
-select * from final
+{{ select_with_labels('final', ['segment']) }}

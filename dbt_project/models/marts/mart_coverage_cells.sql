@@ -34,4 +34,4 @@ final as (
         and cells.vertical = covering.vertical
 )
 
-select * from final
+{{ select_with_labels('final', ['segment', 'region']) }}

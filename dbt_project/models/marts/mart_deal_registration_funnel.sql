@@ -117,4 +117,4 @@ final as (
         and funnel.registration_month = direct.registration_month
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type', 'region']) }}

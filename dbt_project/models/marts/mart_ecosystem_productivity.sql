@@ -22,4 +22,4 @@ final as (
     from productivity
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type']) }}

@@ -56,4 +56,4 @@ final as (
     from joined
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type']) }}

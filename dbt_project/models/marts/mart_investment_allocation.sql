@@ -58,4 +58,4 @@ final as (
     from shares
 )
 
-select * from final
+{{ select_with_labels('final', ['investment_category']) }}

@@ -112,4 +112,4 @@ final as (
         and types.partner_type = measures.partner_type
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type']) }}

@@ -1,6 +1,6 @@
-{#- How concentrated partner-sourced won revenue in the window is, per partner type and for all
-    types ('all' row): the share of the top 1%, 5% and 10% of partners and of the top 5
-    partners, and the Herfindahl index. -#}
+{#- How concentrated partner-sourced won revenue in the window is, per partner type: the share of
+    the top 1%, 5% and 10% of partners and of the top 5 partners, and the Herfindahl index.
+    The same measures over every partner are mart_partner_concentration_total. -#}
 with types as (
     select lower(trim(partner_type)) as partner_type from {{ ref('partner_types') }}
 ),
@@ -15,8 +15,6 @@ partners as (
 
 scoped as (
     select partner_type as scope, partner_id, revenue_usd from partners
-    union all
-    select 'all' as scope, partner_id, revenue_usd from partners
 ),
 
 -- Rank by revenue (largest first; ties broken by partner_id, which does not change any
@@ -70,8 +68,6 @@ measures as (
 
 scopes as (
     select partner_type as scope from types
-    union all
-    select 'all' as scope
 ),
 
 final as (
@@ -100,4 +96,4 @@ final as (
     left join measures on scopes.scope = measures.scope
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type']) }}

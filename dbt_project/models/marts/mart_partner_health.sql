@@ -108,4 +108,4 @@ final as (
     cross join weights
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type', 'region']) }}

@@ -29,4 +29,4 @@ final as (
     from partners
 )
 
-select * from final
+{{ select_with_labels('final', ['partner_type', 'region']) }}

@@ -269,4 +269,4 @@ final as (
     left join thresholds on evaluated.alert_code = thresholds.alert_code
 )
 
-select * from final
+{{ select_with_labels('final', ['severity', 'partner_type']) }}
