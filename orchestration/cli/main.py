@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from orchestration.cli.instance import ensure_dagster_env
+from orchestration.cli.serving_file import EXIT_SERVING_LOCKED, ServingFileLocked
 from orchestration.settings import SettingsError, load_settings
 
 
@@ -189,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the last refresh, its checks, mart freshness and rejects",
         description="Print the last nightly_refresh run recorded in the Dagster instance, its "
         "asset checks, when each mart was last materialized (STALE after 26 h), and the "
-        "published reject counts by entity and rule.",
+        "published reject counts by entity and rule. Exits 3 if another process holds the "
+        "serving file read-write.",
     )
     status.set_defaults(func=cmd_status)
 
@@ -209,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser(
         "scorecard",
         help="print the published strategy scorecard",
-        description="Print mart_strategy_scorecard from the serving database.",
+        description="Print mart_strategy_scorecard from the serving database. Exits 1 if "
+        "nothing is published, 3 if another process holds the serving file read-write.",
     )
     score.set_defaults(func=cmd_scorecard)
     return parser
@@ -223,6 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, FileExistsError) as exc:
         print(f"psw: {exc}", file=sys.stderr)
         return 2
+    except ServingFileLocked as exc:  # every command that reads the serving file
+        print(f"psw: {exc}", file=sys.stderr)
+        return EXIT_SERVING_LOCKED
 
 
 if __name__ == "__main__":

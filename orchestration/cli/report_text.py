@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-import duckdb
-
+from orchestration.cli.serving_file import open_serving
 from orchestration.settings import Settings
 
 _SCORECARD_ROWS = [
@@ -53,13 +52,10 @@ def print_scorecard(settings: Settings, stream=sys.stdout) -> int:
             file=sys.stderr,
         )
         return 1
-    con = duckdb.connect(str(settings.serving_db), read_only=True)
-    try:
+    with open_serving(settings) as con:
         cursor = con.execute("select * from marts.mart_strategy_scorecard")
         names = [d[0] for d in cursor.description]
         row = cursor.fetchone()
-    finally:
-        con.close()
     if row is None:
         print("psw: the scorecard is empty", file=sys.stderr)
         return 1

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 import dagster as dg
-import duckdb
 
 from orchestration.cli.run_errors import root_message
+from orchestration.cli.serving_file import open_serving
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.landing import scan_landing
 from orchestration.names import NIGHTLY_JOB
@@ -93,8 +93,7 @@ def serving_lines(settings: Settings) -> tuple[list[str], list[str]]:
     """Published marts and reject counts from the serving file (as BI sees them)."""
     if not settings.serving_db.exists():
         return [], [f"serving file: {settings.serving_db} (not published yet)"]
-    con = duckdb.connect(str(settings.serving_db), read_only=True)
-    try:
+    with open_serving(settings) as con:
         marts = [
             r[0]
             for r in con.execute(
@@ -109,8 +108,6 @@ def serving_lines(settings: Settings) -> tuple[list[str], list[str]]:
             "select entity, split_part(reason, ':', 1) as rule, count(*) "
             "from audit.rejected_rows group by all order by 1, 3 desc"
         ).fetchall()
-    finally:
-        con.close()
     lines = [f"serving file: {settings.serving_db}"]
     if published:
         lines.append(

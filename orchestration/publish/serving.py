@@ -41,6 +41,9 @@ PUBLISHES_DIR = "publishes"
 CURRENT = "current"
 MANIFEST = "publish.json"
 SERVING_FILE = "serving.duckdb"
+# The serving file is written in the storage format of DuckDB 1.0.0 (storage version 64 in the
+# file header), whatever DuckDB publishes it, so that BI tools with DuckDB 1.0.0 or later read it.
+SERVING_STORAGE_VERSION = "v1.0.0"
 EXPORTS_DIR = "exports"
 # Parquet key-value metadata of every export
 PUBLISH_ID_KEY = "psw_publish_id"
@@ -279,7 +282,10 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
     con = duckdb.connect(config={"threads": settings.duckdb_threads})
     try:
         con.execute(f"attach {_quote(settings.build_db)} as build (read_only)")
-        con.execute(f"attach {_quote(serving)} as serving")
+        con.execute(
+            f"attach {_quote(serving)} as serving "
+            f"(storage_version {_quote(SERVING_STORAGE_VERSION)})"
+        )
         marts = [
             row[0]
             for row in con.execute(
