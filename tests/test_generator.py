@@ -352,7 +352,7 @@ def test_end_date_moves_the_calendar(tmp_path: Path) -> None:
 def test_partner_types_come_from_the_seed(tmp_path: Path, seeds_dir: Path) -> None:
     """A partner type added to the seeds only is generated too (with the default share)."""
     with (seeds_dir / "partner_types.csv").open("a", encoding="utf-8") as fh:
-        fh.write("marketplace,Cloud Marketplace,Lists and bills the product in a cloud store.\n")
+        fh.write("marketplace,Cloud Marketplace,9,Lists and bills the product in a cloud store.\n")
     with (seeds_dir / "partner_type_aliases.csv").open("a", encoding="utf-8") as fh:
         fh.write("Cloud Marketplace,marketplace\n")
     generate(tmp_path / "landing", scale=0.05, seed=5, dirty_rate=0.0, seeds_dir=seeds_dir)

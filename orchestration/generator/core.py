@@ -25,9 +25,10 @@ from orchestration.generator.dirty import dirty_count, make_dirty
 from orchestration.generator.incentives import IncentiveModel, incentive_chunk
 from orchestration.generator.partner_rows import partner_rows, write_partners
 from orchestration.generator.partners import build_partners
-from orchestration.generator.reference import DEFAULT_SEEDS_DIR, load_reference
+from orchestration.generator.reference import DEFAULT_SEEDS_DIR, SEGMENTS, load_reference
+from orchestration.generator.story import choose_story
 from orchestration.generator.writer import EntityWriter
-from orchestration.ingest.contract import ENTITIES, SEGMENTS
+from orchestration.ingest.contract import ENTITIES
 
 DEFAULT_END_DATE = date(2026, 11, 20)
 MODEL_CHUNK = 1 << 20  # chunk number of a model's own random stream (never a data chunk)
@@ -93,8 +94,10 @@ def generate(
         raise ValueError(f"scale must be positive, got {scale}")
     if not 0 <= dirty_rate < 1:
         raise ValueError(f"dirty_rate must be in [0, 1), got {dirty_rate}")
-    ref = load_reference(Path(seeds_dir) if seeds_dir is not None else DEFAULT_SEEDS_DIR)
+    seeds = Path(seeds_dir) if seeds_dir is not None else DEFAULT_SEEDS_DIR
+    ref = load_reference(seeds)
     calendar = Calendar(days(end_date))
+    story = choose_story(seeds, ref, calendar)
     streams = Streams(seed)
     report = progress or (lambda _entity, _done, _total: None)
     result = GenerationResult()
@@ -114,7 +117,7 @@ def generate(
         result.files[name] = writer.files
 
     # Partners: the whole table in memory (10k rows per scale factor).
-    partners = build_partners(sizes["partners"], ref, calendar, streams.rng("partners", 0))
+    partners = build_partners(sizes["partners"], ref, calendar, streams.rng("partners", 0), story)
     writer = EntityWriter(Path(out), ENTITIES["partners"], calendar, overwrite)
     write_partners(partners, ref, calendar, streams.rng("partners", 1), writer)
     report("partners", partners.n, partners.n)
@@ -129,7 +132,7 @@ def generate(
     certs = CertModel(
         partners, ref, calendar, sizes["certifications"], streams.rng("certifications", MODEL_CHUNK)
     )
-    incentives = IncentiveModel(partners, ref, calendar)
+    incentives = IncentiveModel(partners, ref, calendar, story.unfunded_type)
     chunkers: dict[str, Chunk] = {
         "deals": lambda r, a, n: deal_chunk(deals, r, a, n),
         "certifications": lambda r, a, n: cert_chunk(certs, r, a, n),

@@ -32,8 +32,8 @@ from orchestration.generator.common import (
     ts_array,
 )
 from orchestration.generator.partners import TYPE_SEGMENTS, Partners
-from orchestration.generator.reference import Reference
-from orchestration.ingest.contract import DEAL_SOURCES, DEAL_STAGES, SEGMENTS
+from orchestration.generator.reference import SEGMENTS, Reference
+from orchestration.ingest.contract import DEAL_SOURCES, DEAL_STAGES
 
 STAGE_MIX = {
     "won": 0.35,

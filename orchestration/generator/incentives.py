@@ -29,6 +29,7 @@ from orchestration.generator.common import (
 )
 from orchestration.generator.partners import Partners
 from orchestration.generator.reference import Reference
+from orchestration.generator.story import UNFUNDED_INVESTMENT_FACTOR
 from orchestration.ingest.contract import INCENTIVE_PROGRAMS, INCENTIVE_STATUSES
 
 STATUS_MIX = {"accrued": 0.10, "approved": 0.30, "paid": 0.52, "clawed_back": 0.08}
@@ -70,7 +71,13 @@ RECRUITMENT = INCENTIVE_PROGRAMS.index("recruitment_bonus")
 
 
 class IncentiveModel:
-    def __init__(self, partners: Partners, ref: Reference, calendar: Calendar):
+    def __init__(
+        self,
+        partners: Partners,
+        ref: Reference,
+        calendar: Calendar,
+        unfunded_type: int | None = None,
+    ):
         self.p, self.ref, self.cal = partners, ref, calendar
         end, start = calendar.end, calendar.end - HISTORY_DAYS
         member = partners.enrolled >= 0
@@ -80,11 +87,13 @@ class IncentiveModel:
         dormant = partners.active_until < end
         weight = np.sqrt(partners.weight) * np.maximum(self.hi - self.lo + 1, 0)
         weight *= np.where(partners.strategic, STRATEGIC_ROWS, 1.0) * np.where(dormant, 0.4, 1.0)
-        self.cum = np.cumsum(weight)
+        # The story's unfunded strategy (story.py): its type gets a small part of its rows.
+        funding = np.where(partners.type_idx == unfunded_type, UNFUNDED_INVESTMENT_FACTOR, 1.0)
+        self.cum = np.cumsum(weight * funding)
         # Before enrolment: from applying (within the history) to the day before enrolling.
         self.pre_lo = np.maximum(partners.applied, start)
         self.pre_hi = np.where(member, partners.enrolled - 1, end)
-        self.pre_cum = np.cumsum((self.pre_hi >= self.pre_lo).astype(np.float64))
+        self.pre_cum = np.cumsum((self.pre_hi >= self.pre_lo) * funding)
         mix = np.array(
             [
                 [PROGRAM_MIX.get(t, (1,) * 7)[PROGRAM_ORDER.index(g)] for g in INCENTIVE_PROGRAMS]

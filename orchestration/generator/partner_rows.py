@@ -19,9 +19,9 @@ from orchestration.generator.common import (
 )
 from orchestration.generator.names import partner_names, type_labels
 from orchestration.generator.partners import APPLIED, ENROLLED, Partners
-from orchestration.generator.reference import Reference
+from orchestration.generator.reference import SEGMENTS, Reference
 from orchestration.generator.writer import EntityWriter
-from orchestration.ingest.contract import PROGRAM_STATUSES, SEGMENTS, TIERS
+from orchestration.ingest.contract import PROGRAM_STATUSES, TIERS
 
 
 def _joined(mask: np.ndarray, values: tuple[str, ...]) -> pa.Array:

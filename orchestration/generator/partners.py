@@ -18,6 +18,7 @@ from orchestration.generator.common import (
     trend_days,
 )
 from orchestration.generator.reference import Reference
+from orchestration.generator.story import MIN_DRIFT_RECRUITS, Story
 from orchestration.ingest.contract import PROGRAM_STATUSES, TIERS
 
 # The sample's story per partner type. The types themselves come from the partner_types seed: a
@@ -102,18 +103,36 @@ def _mix(table: dict[str, float], order: tuple[str, ...], default: float = 0.0) 
 
 
 def build_partners(
-    n: int, ref: Reference, calendar: Calendar, rng: np.random.Generator
+    n: int, ref: Reference, calendar: Calendar, rng: np.random.Generator, story: Story | None = None
 ) -> Partners:
     end = calendar.end
+    story = story or Story(drift_start=end + 1)
     types = ref.partner_types
     type_idx = pick(rng, _mix(TYPE_MIX, types, DEFAULT_TYPE_SHARE), n)
     status = pick(rng, _mix(STATUS_MIX, PROGRAM_STATUSES), n)
+    member = status != APPLIED
+
+    # Dates: applicants are recent; members enrolled 10-120 days after applying.
+    gap = rng.integers(10, 121, n)
+    first = end - round(365.25 * HISTORY_YEARS)
+    applied = trend_days(rng, np.full(n, first), end - gap - 1, 1.5)
+    applied = np.where(member, applied, end - rng.integers(0, 200, n))
+    enrolled = np.where(member, applied + gap, -1)
+    span = np.maximum(end - enrolled - 1, 0)
+    terminated = np.where(
+        status == TERMINATED,
+        enrolled + 1 + np.floor(rng.random(n) * (span + 1)).astype(np.int64),
+        -1,
+    )
+    terminated = np.where(status == TERMINATED, np.minimum(terminated, end), -1)
+    dates = _Dates(type_idx, status, gap, applied, enrolled, terminated)
+    _drift(dates, story, end, rng)
+
     weight = rng.lognormal(0.0, WEIGHT_SIGMA, n) * _mix(TYPE_PRODUCTIVITY, types, 1.0)[type_idx]
 
     # Tier follows productivity (with noise); applicants are registered.
     score = np.log(weight) + rng.normal(0.0, 0.6, n)
     tier = np.zeros(n, dtype=np.int64)
-    member = status != APPLIED
     if member.any():
         # Members fill the tiers so that, with applicants all registered, the mix is TIER_MIX.
         share = np.array(TIER_MIX) / (1.0 - STATUS_MIX["applied"])
@@ -158,23 +177,18 @@ def build_partners(
 
     seg_pref = np.array([TYPE_SEGMENTS.get(t, (1.0, 1.0, 1.0)) for t in types])[type_idx]
     segments = top_k(rng, seg_pref, pick(rng, [0.45, 0.35, 0.20], n) + 1)
+    if story.uncovered_region is not None and story.uncovered_segment is not None:
+        # The story's uncovered market: partners only serve countries of their HQ's region, so
+        # none serves the segment there once its partners drop it (keeping one segment).
+        gap = ref.country_region[hq] == story.uncovered_region
+        segments[gap, story.uncovered_segment] = False
+        pref = seg_pref.copy()
+        pref[:, story.uncovered_segment] = -1.0
+        none = np.flatnonzero(~segments.any(axis=1))
+        segments[none, np.argmax(pref[none], axis=1)] = True
     specialist = rng.random(n) >= 0.55
     verticals = top_k(rng, np.ones((n, len(ref.verticals))), pick(rng, [0.5, 0.3, 0.2], n) + 1)
     verticals &= specialist[:, None]
-
-    # Dates: applicants are recent; members enrolled 10-120 days after applying.
-    gap = rng.integers(10, 121, n)
-    first = end - round(365.25 * HISTORY_YEARS)
-    applied = trend_days(rng, np.full(n, first), end - gap - 1, 1.5)
-    applied = np.where(member, applied, end - rng.integers(0, 200, n))
-    enrolled = np.where(member, applied + gap, -1)
-    span = np.maximum(end - enrolled - 1, 0)
-    terminated = np.where(
-        status == TERMINATED,
-        enrolled + 1 + np.floor(rng.random(n) * (span + 1)).astype(np.int64),
-        -1,
-    )
-    terminated = np.where(status == TERMINATED, np.minimum(terminated, end), -1)
 
     dormant = member & ~strategic & (rng.random(n) < np.array(DORMANT_BY_TIER)[tier])
     active_until = np.where(dormant, end - 365 - rng.integers(1, 540, n), end)
@@ -197,17 +211,85 @@ def build_partners(
         weight=weight,
         active_until=active_until,
     )
-    _delta_events(partners, calendar, rng)
+    _delta_events(partners, calendar, rng, story)
     return partners
 
 
-def _delta_events(p: Partners, calendar: Calendar, rng: np.random.Generator) -> None:
-    """Move a few partners' latest change into the delta days: enrolment, termination, upgrade."""
+@dataclass
+class _Dates:
+    """The arrays the drift rewrites in place, before anything is derived from the type."""
+
+    type_idx: np.ndarray
+    status: np.ndarray
+    gap: np.ndarray
+    applied: np.ndarray
+    enrolled: np.ndarray
+    terminated: np.ndarray
+
+
+def _spread(start: int, end: int, k: int) -> np.ndarray:
+    """k days evenly spread over [start, end]."""
+    return start + np.floor((np.arange(k) + 0.5) * (end - start + 1) / max(k, 1)).astype(np.int64)
+
+
+def _drift(d: _Dates, story: Story, end: int, rng: np.random.Generator) -> None:
+    """The story's drift window [story.drift_start, end]: every recruit is of the drift type
+    (at least MIN_DRIFT_RECRUITS, evenly spread), the missing type's members all leave, and no
+    other partner does (their exits move before the window)."""
+    start = story.drift_start
+    if start > end:
+        return
+    if story.drift_type is not None:
+        recruits = np.flatnonzero(d.enrolled >= start)
+        earlier = np.flatnonzero((d.status == ENROLLED) & (d.enrolled >= 0) & (d.enrolled < start))
+        extra = MIN_DRIFT_RECRUITS - len(recruits)
+        if extra > 0 and len(earlier):
+            recruits = np.concatenate(
+                [recruits, rng.choice(earlier, min(extra, len(earlier)), replace=False)]
+            )
+        recruits = recruits[np.lexsort((recruits, d.enrolled[recruits]))]
+        d.type_idx[recruits] = story.drift_type
+        d.enrolled[recruits] = _spread(start, end, len(recruits))
+        d.applied[recruits] = d.enrolled[recruits] - d.gap[recruits]
+        # A recruit of the window stays: its exit would move the mix back.
+        d.status[recruits] = np.where(
+            d.status[recruits] == TERMINATED, ENROLLED, d.status[recruits]
+        )
+        d.terminated[recruits] = -1
+    leaving = np.zeros(len(d.status), dtype=bool)
+    if story.missing_type is not None:
+        leaving = (d.enrolled >= 0) & (d.type_idx == story.missing_type)
+        order = np.flatnonzero(leaving)
+        order = order[np.lexsort((order, d.enrolled[order]))]
+        d.status[order] = TERMINATED
+        d.terminated[order] = np.maximum(_spread(start, end, len(order)), d.enrolled[order] + 1)
+    # Other exits in the window move before it (after enrolment), so that the window's only
+    # exits are the missing type's.
+    late = (d.terminated >= start) & ~leaving
+    room = start - 1 - (d.enrolled + 1)
+    earlier_exit = d.enrolled + 1 + np.floor(rng.random(len(room)) * (np.maximum(room, 0) + 1))
+    move = late & (room >= 0)
+    d.terminated[move] = earlier_exit[move].astype(np.int64)
+    stay = late & (room < 0)
+    d.status[stay] = ENROLLED
+    d.terminated[stay] = -1
+
+
+def _delta_events(p: Partners, calendar: Calendar, rng: np.random.Generator, story: Story) -> None:
+    """Move a few partners' latest change into the delta days: enrolment, termination, upgrade.
+    Within the story's drift window, only partners of the drift type enrol (from those enrolled
+    before the window) and only those of the missing type leave."""
     snap = calendar.snapshot
     n_events = max(3, round(0.02 * p.n))
+    enroll = (p.status == ENROLLED) & ~p.strategic
+    if story.drift_type is not None and story.drift_start <= calendar.end:
+        enroll &= (p.type_idx == story.drift_type) & (p.enrolled < story.drift_start)
+    leave = (p.status == TERMINATED) & (p.enrolled < snap)
+    if story.missing_type is not None and story.drift_start <= calendar.end:
+        leave &= p.type_idx == story.missing_type
     pools = {
-        "enroll": np.flatnonzero((p.status == ENROLLED) & ~p.strategic),
-        "terminate": np.flatnonzero((p.status == TERMINATED) & (p.enrolled < snap)),
+        "enroll": np.flatnonzero(enroll),
+        "terminate": np.flatnonzero(leave),
         "upgrade": np.flatnonzero((p.status == ENROLLED) & (p.tier > 0) & (p.enrolled < snap)),
     }
     taken = np.zeros(p.n, dtype=bool)

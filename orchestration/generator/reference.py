@@ -2,8 +2,8 @@
 
 Countries are those of `market_segments.csv` (regions from `countries.csv`), verticals from
 `verticals.csv`, partner types from `partner_types.csv` and their aliases from
-`partner_type_aliases.csv`, currencies and rates from `fx_rates.csv`. Segment codes come from the
-landing contract.
+`partner_type_aliases.csv`, currencies and rates from `fx_rates.csv`. The segments are those the
+generator models (`SEGMENTS`), codes of `segments.csv`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.ingest.contract import SEGMENTS
-
 DEFAULT_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+
+# The customer segments the generator models, in the order of its per-segment parameters
+# (deals.SEGMENT_MEDIAN_USD and SEGMENT_DEALS, partners.TYPE_SEGMENTS): codes of the segments
+# seed (seeds/segments.csv). Market cells of a segment that only the seed names get no
+# generated accounts; the loader, dbt, the gates and the report read the seed itself.
+SEGMENTS = ("smb", "mid_market", "enterprise")
 
 # ISO 4217 local currency of countries that do not use the US dollar. A country's deals are in
 # its local currency only when fx_rates.csv has rates for it; otherwise they are in USD.
@@ -71,6 +75,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
         ]
 
 
+def _number(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
+
+
 def month_index(d: date) -> int:
     """Months since 1970-01."""
     return (d.year - 1970) * 12 + d.month - 1
@@ -91,6 +102,7 @@ class Reference:
     cell_accounts: np.ndarray  # float64
     cell_revenue: np.ndarray  # float64
     cell_model: np.ndarray  # coverage_model code per cell (object array)
+    cell_target: np.ndarray  # target_coverage_pct per cell (float64; 0 when empty)
     currencies: tuple[str, ...]  # "USD" first, then the fx currencies
     country_currency: np.ndarray  # currency index per country
     fx_first_month: np.ndarray  # month_index of the first rate per currency
@@ -141,6 +153,7 @@ def load_reference(seeds_dir: Path) -> Reference:
             float(r["addressable_accounts"] or 0),
             float(r["addressable_revenue_usd"] or 0),
             r.get("coverage_model", "channel").lower(),
+            _number(r.get("target_coverage_pct", "")),
         )
         for r in cells
     )
@@ -188,6 +201,7 @@ def load_reference(seeds_dir: Path) -> Reference:
         cell_accounts=np.array(cols[3], dtype=np.float64),
         cell_revenue=np.array(cols[4], dtype=np.float64),
         cell_model=np.array(cols[5], dtype=object),
+        cell_target=np.array(cols[6], dtype=np.float64),
         currencies=currencies,
         country_currency=country_currency,
         fx_first_month=first,
