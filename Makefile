@@ -18,7 +18,7 @@ export GX_ANALYTICS_ENABLED := false
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test test-fast install prepare lint dev docs bench clean
+.PHONY: run test test-fast install prepare lint dev docs bench bi clean
 
 ## install: create .venv with the pinned dependencies, build the dbt manifest, write .env
 install: $(VENV)/.installed $(MANIFEST) .env .dagster/.initialized
@@ -98,6 +98,19 @@ docs: install
 ## bench: full and incremental refresh at scale SF against the DuckDB floor (make bench SF=1)
 bench: install
 	$(BIN)/python benchmarks/run.py --scale $(SF)
+
+## bi: Apache Superset with the strategy dashboard on http://127.0.0.1:8088 (BI_PORT to change)
+# bi/superset/setup.sh: Superset in bi/.venv (its own pinned tree), state and generated secrets in
+# bi/.superset, the dashboard imported from bi/superset/dashboard/ and pointed at the serving file
+# (PSW_WAREHOUSE_DIR or PSW_SERVING_DB). `exec`: as for dev, make's SIGTERM reaches gunicorn.
+BI_HOST ?= 127.0.0.1
+BI_PORT ?= 8088
+bi: bi/.venv/.installed
+	PSW_SUPERSET_HOST=$(BI_HOST) PSW_SUPERSET_PORT=$(BI_PORT) bi/superset/setup.sh init
+	exec env PSW_SUPERSET_HOST=$(BI_HOST) PSW_SUPERSET_PORT=$(BI_PORT) bi/superset/setup.sh serve
+
+bi/.venv/.installed: bi/requirements.txt bi/constraints.txt
+	PYTHON=$(PYTHON) bi/superset/setup.sh install
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs .dagster .env
