@@ -286,7 +286,9 @@ def test_load_results_agree(loaded):
 def test_tables_have_the_duckdb_columns_and_types(loaded):
     _landing_dir, db, spark_dir, _results = loaded
     for name in ORDER:
-        assert _describe(db, _parquet(spark_dir / "raw" / name)) == _describe(db, f"raw.{name}")
+        for table in (name, f"{name}_history"):
+            spark_table = _parquet(spark_dir / "raw" / table)
+            assert _describe(db, spark_table) == _describe(db, f"raw.{table}")
     for table in ("loaded_files", "rejected_rows"):
         expected = [
             (col, "VARCHAR" if dtype == "JSON" else dtype)
@@ -303,6 +305,13 @@ def test_raw_tables_are_identical(loaded):
         cols = "* exclude (_loaded_at)"
         duck = _rows(db, f"select {cols} from raw.{name} order by {key}")
         sprk = _rows(db, f"select {cols} from {_parquet(spark_dir / 'raw' / name)} order by {key}")
+        assert len(sprk) == len(duck) > 0, name
+        assert sprk == duck, name
+        # every version, with the same intervals
+        order = f"{key}, updated_at, _source_file, _source_row"
+        duck = _rows(db, f"select {cols} from raw.{name}_history order by {order}")
+        history = _parquet(spark_dir / "raw" / f"{name}_history")
+        sprk = _rows(db, f"select {cols} from {history} order by {order}")
         assert len(sprk) == len(duck) > 0, name
         assert sprk == duck, name
     # the messy rows typed as DuckDB types them
@@ -441,7 +450,7 @@ def test_a_file_without_a_required_column_rejects_the_whole_batch(spark, tmp_pat
         landing / "partners" / "p_1.csv", PARTNER_COLS, [_partner("P1", "gold", "2024-01-01")]
     )
     load_entity_spark(spark, ENTITIES["partners"], landing, SEEDS_DIR, spark_dir)
-    tables = ["raw/partners", "audit/loaded_files", "audit/rejected_rows"]
+    tables = ["raw/partners", "raw/partners_history", "audit/loaded_files", "audit/rejected_rows"]
     with duckdb.connect() as con:
         before = [
             con.execute(f"select * from {_parquet(spark_dir / t)} order by all").fetchall()
@@ -728,7 +737,7 @@ def test_a_pending_spark_load_rolls_back_to_the_accepted_state(spark, tmp_path):
     )
     load_entity_spark(spark, partners, landing, SEEDS_DIR, spark_dir)
     assert accept_spark(spark_dir, partners) == [1]
-    tables = ["raw/partners", "audit/loaded_files", "audit/rejected_rows"]
+    tables = ["raw/partners", "raw/partners_history", "audit/loaded_files", "audit/rejected_rows"]
 
     def state() -> list[list[tuple]]:
         with duckdb.connect() as con:

@@ -4,7 +4,8 @@ A run loads every new file of one entity as one transaction. Files are first rea
 tables; if any of them is unreadable, empty or lacks a required column, nothing of the batch is
 loaded and `FileRejected` names the file and the column. Rows that break a rule go to
 `audit.rejected_rows` with their reason and original values; the rest are upserted into
-`raw.<entity>` (a later `updated_at` wins; on a tie, the later file, then the later row).
+`raw.<entity>` (a later `updated_at` wins; on a tie, the later file, then the later row), and
+every one of them is kept as a version in `raw.<entity>_history` (history.py).
 
 Which files are read is decided by the landing zone's rules (landing.py); a CSV file that
 cannot be parsed is named with the line and column where it breaks (csv_file.py). A committed
@@ -25,6 +26,7 @@ import duckdb
 from orchestration.ingest import sql
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.csv_file import diagnose, newline_of, read_header
+from orchestration.ingest.history import add_versions, ensure_history
 from orchestration.ingest.landing import LandingError, scan_landing
 from orchestration.ingest.pending import ensure_pending_tables, keep_replaced, mark_pending
 from orchestration.ingest.reference import register_reference
@@ -117,6 +119,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entities: list[Entity]) -> Non
     con.execute(AUDIT_DDL)
     for entity in entities:
         con.execute(raw_table_ddl(entity))
+        ensure_history(con, entity)
         ensure_pending_tables(con, entity)
 
 
@@ -418,6 +421,7 @@ def _apply(
               and b.{key} not in (select {key} from raw.{entity.name})"""
         ).fetchone()
         result.rows_upserted = int(inserted[0]) if inserted else 0
+        add_versions(con, entity, "_batch", load_id)
 
         counts = {
             name: (read, rejected)

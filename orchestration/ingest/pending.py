@@ -6,7 +6,8 @@ tables). Until that gate passes, the load is *pending*: `audit.pending_loads` na
 
 - the gate passed: `accept` drops the kept rows and the pending mark;
 - the gate blocked: `roll_back` removes every pending load of the entity: its raw rows, its
-  `audit.loaded_files` and `audit.rejected_rows` rows, and restores the rows it replaced. The
+  versions in `raw.<entity>_history`, its `audit.loaded_files` and `audit.rejected_rows` rows,
+  and restores the rows it replaced. The
   files then count as never loaded, so the next run loads them again and its gate judges them
   again: rerunning cannot publish what a gate refused.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import duckdb
 
 from orchestration.ingest.contract import Entity
+from orchestration.ingest.history import remove_loads
 
 PENDING_DDL = """
 create schema if not exists audit;
@@ -127,6 +129,7 @@ def roll_back(con: duckdb.DuckDBPyConnection, entity: Entity) -> list[str]:
             params,
         )
         con.execute(f"delete from {replaced_table(entity)} where _replaced_by in {pending}", params)
+        remove_loads(con, entity, "(" + ", ".join(str(int(i)) for i in ids) + ")")
         for table in ("audit.rejected_rows", "audit.loaded_files"):
             con.execute(
                 f"delete from {table} where entity = $entity and load_id in {pending}", params

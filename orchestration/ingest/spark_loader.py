@@ -9,15 +9,20 @@ reasons, word for word (`sql.typed_select(..., dialect="spark")`); the rest are 
 
 Storage: Parquet directories under `spark_dir`, written by Spark and readable by DuckDB with
 `read_parquet('<dir>/*.parquet')` as the same columns and types as the DuckDB loader's tables:
-`raw/<entity>/` (the current table), `audit/loaded_files/` and `audit/rejected_rows/`.
+`raw/<entity>/` (the current table), `raw/<entity>_history/` (every version, as
+history.py), `audit/loaded_files/` and `audit/rejected_rows/`.
 
 What is atomic, and what is not (there is no Delta Lake or other table format here): the
 DuckDB loader applies a batch in one transaction; this one writes the whole new table to
-`raw/<entity>.next`, swaps directories (current -> `.old`, `.next` -> current, delete `.old`),
-then appends the rejected rows and, last, the batch's `loaded_files` rows. So:
+`raw/<entity>.next` and the whole new history to `raw/<entity>_history.next`, swaps
+directories (current -> `.old`, `.next` -> current, delete `.old`; the table, then its
+history), then appends the rejected rows and, last, the batch's `loaded_files` rows. So:
 - a crash before the swap leaves the previous table and audit as they were (the next load
   removes the stray `.next`); a crash between the two renames is settled by the next load,
   which puts the complete `.next` in place;
+- a crash between the table's swap and its history's leaves the history without the batch's
+  versions; the batch's files are not recorded either, so the next load loads them again and
+  adds them;
 - a crash after the swap and before the audit appends leaves the new rows in `raw/` without
   their files recorded: the next load loads those files again, which the upsert makes harmless
   (an equal `updated_at` from a file that is not earlier replaces the row with itself);
@@ -28,8 +33,9 @@ then appends the rejected rows and, last, the batch's `loaded_files` rows. So:
 
 Pending loads, as the DuckDB loader's (pending.py): a load is recorded in
 `pending/<entity>/loads.json` before its table swap, and the first pending load keeps the table
-it replaced as `pending/<entity>/raw/` instead of deleting it. `roll_back_spark` puts that table
-back and removes the pending loads' rows from both audit tables; `accept_spark` deletes it.
+and the history it replaced as `pending/<entity>/raw/` and `pending/<entity>/history/` instead
+of deleting them. `roll_back_spark` puts them back and removes the pending loads' rows from both
+audit tables; `accept_spark` deletes them.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from typing import TYPE_CHECKING
 from orchestration.ingest import sql
 from orchestration.ingest.contract import ENTITIES, Entity
 from orchestration.ingest.csv_file import newline_of, read_header
+from orchestration.ingest.history import VERSION_ORDER
 from orchestration.ingest.loader import (
     REASON_RULE,
     FileRejected,
@@ -97,8 +104,17 @@ def raw_schema(entity: Entity) -> str:
     return ", ".join(cols)
 
 
+def history_schema(entity: Entity) -> str:
+    """history.history_ddl in Spark: raw_schema, then the version's interval."""
+    return raw_schema(entity) + ", valid_from timestamp_ntz, valid_to timestamp_ntz"
+
+
 def raw_dir(spark_dir: Path, entity: str) -> Path:
     return Path(spark_dir) / "raw" / entity
+
+
+def history_dir(spark_dir: Path, entity: str) -> Path:
+    return Path(spark_dir) / "raw" / f"{entity}_history"
 
 
 def audit_dir(spark_dir: Path, table: str) -> Path:
@@ -183,12 +199,16 @@ def roll_back_spark(spark: SparkSession, spark_dir: Path, entity: Entity) -> lis
     ids = pending_load_ids_spark(spark_dir, entity)
     if not ids:
         return []
-    kept = _pending_dir(spark_dir, entity) / "raw"
-    table = raw_dir(spark_dir, entity.name)
-    if kept.exists():
-        shutil.rmtree(_sibling(table, ".next"), ignore_errors=True)
-        kept.rename(_sibling(table, ".next"))
-        _swap(table)
+    tables = [
+        (_pending_dir(spark_dir, entity) / "raw", raw_dir(spark_dir, entity.name)),
+        (_pending_dir(spark_dir, entity) / "history", history_dir(spark_dir, entity.name)),
+    ]
+    for kept, table in tables:
+        if kept.exists():
+            shutil.rmtree(_sibling(table, ".next"), ignore_errors=True)
+            kept.rename(_sibling(table, ".next"))
+            _swap(table)
+        spark.catalog.refreshByPath(str(table))
     listed = ", ".join(str(int(i)) for i in ids)
     for name, schema in AUDIT_SCHEMAS.items():
         folder = audit_dir(spark_dir, name)
@@ -199,13 +219,13 @@ def roll_back_spark(spark: SparkSession, spark_dir: Path, entity: Entity) -> lis
         ).coalesce(1).write.parquet(str(nxt))
         _swap(folder)
         spark.catalog.refreshByPath(str(folder))
-    spark.catalog.refreshByPath(str(table))
     shutil.rmtree(_pending_dir(spark_dir, entity), ignore_errors=True)
     return ids
 
 
 def ensure_tables(spark: SparkSession, spark_dir: Path, entities: list[Entity]) -> None:
-    """Create the empty raw and audit tables that do not exist yet (as loader.ensure_tables)."""
+    """Create the empty raw and audit tables that do not exist yet (as loader.ensure_tables);
+    a history that does not exist yet starts from the current rows (history.ensure_history)."""
     tables = [(raw_dir(spark_dir, e.name), raw_schema(e)) for e in entities]
     tables += [(audit_dir(spark_dir, name), schema) for name, schema in AUDIT_SCHEMAS.items()]
     for folder, schema in tables:
@@ -214,6 +234,24 @@ def ensure_tables(spark: SparkSession, spark_dir: Path, entities: list[Entity]) 
             nxt = _sibling(folder, ".next")
             spark.createDataFrame([], schema).coalesce(1).write.parquet(str(nxt))
             _swap(folder)
+    for entity in entities:
+        folder = history_dir(spark_dir, entity.name)
+        _settle(folder)
+        if not folder.exists():
+            current = _read(spark, raw_dir(spark_dir, entity.name), raw_schema(entity))
+            _intervals(entity, current.selectExpr("*", "updated_at as valid_from")).write.parquet(
+                str(_sibling(folder, ".next"))
+            )
+            _swap(folder)
+
+
+def _intervals(entity: Entity, versions: DataFrame) -> DataFrame:
+    """`versions` (raw columns and valid_from) with valid_to: the next version's valid_from,
+    in history.VERSION_ORDER."""
+    return versions.selectExpr(
+        "*",
+        f"lead(valid_from) over (partition by {entity.key} order by {VERSION_ORDER}) as valid_to",
+    )
 
 
 # --- reference data (as reference.register_reference) ----------------------------------------
@@ -635,10 +673,24 @@ def _apply(
         nxt = _sibling(table, ".next")
         shutil.rmtree(nxt, ignore_errors=True)
         new_table.write.parquet(str(nxt))
+        # the new history: every version so far and the batch's good rows, intervals anew
+        history = history_dir(spark_dir, entity.name)
+        versions = _read(spark, history, history_schema(entity)).drop("valid_to")
+        added = spark.sql(
+            f"""select {typed_cols}, _source_file, _source_row,
+              cast({load_id} as bigint) as _load_id, {stamp} as _loaded_at,
+              cast(updated_at as timestamp_ntz) as valid_from
+            from {prefix}_batch where _reason is null"""
+        )
+        history_next = _sibling(history, ".next")
+        shutil.rmtree(history_next, ignore_errors=True)
+        _intervals(entity, versions.unionByName(added)).write.parquet(str(history_next))
         # pending from here on: recorded before the swap, so that a crash after it is undone
         _write_pending(spark_dir, entity, [*pending_load_ids_spark(spark_dir, entity), load_id])
         _swap(table, keep=_pending_dir(spark_dir, entity) / "raw")
-        spark.catalog.refreshByPath(str(table))  # any cached listing of the old files
+        _swap(history, keep=_pending_dir(spark_dir, entity) / "history")
+        for folder in (table, history):
+            spark.catalog.refreshByPath(str(folder))  # any cached listing of the old files
 
         totals = (
             _read(spark, table, schema)
