@@ -31,68 +31,118 @@ def rows_of(serving: Path, mart: str, *key: str) -> dict:
 
 
 def test_registration_funnel(serving):
-    rows = rows_of(
-        serving, "mart_deal_registration_funnel", "partner_type", "region", "registration_month"
-    )
+    """Each event in the month it happened (SPEC §10). Every deal of the fixture has one version,
+    current from 2025-06-01 (its updated_at): rejections, expiries and approvals without a
+    close happen then; a deal seen already won or lost was approved no later than its close,
+    and is won or lost on its closed_on."""
+    rows = rows_of(serving, "mart_deal_registration_funnel", "partner_type", "region", "month")
     month = dt.date
     assert set(rows) == {
-        ("reseller", "NA", month(2021, 3, 1)),  # D00
-        ("reseller", "NA", month(2025, 1, 1)),  # D14
-        ("reseller", "NA", month(2025, 2, 1)),  # D01-D05, D07, D08
-        ("reseller", "NA", month(2025, 3, 1)),  # D06
-        ("reseller", "EMEA", month(2025, 4, 1)),  # D09 (R3 is in DE)
-        ("msp", "EMEA", month(2025, 3, 1)),  # D10
-        ("isv", "NA", month(2024, 8, 1)),  # D11
-        ("isv", "NA", month(2025, 1, 1)),  # D13
-        ("isv", "NA", month(2025, 3, 1)),  # D12
-        ("oem", "APAC", month(2025, 5, 1)),  # D16
+        ("reseller", "NA", month(2021, 3, 1)),  # D00 submitted
+        ("reseller", "NA", month(2021, 4, 1)),  # D00 approved and won (closed 2021-04-15)
+        ("reseller", "NA", month(2025, 1, 1)),  # D14 submitted
+        ("reseller", "NA", month(2025, 2, 1)),  # D01-D05, D07, D08 submitted; D07 won
+        ("reseller", "NA", month(2025, 3, 1)),  # D06 submitted; D01, D14 won; D08 lost
+        ("reseller", "NA", month(2025, 4, 1)),  # D02 lost
+        ("reseller", "NA", month(2025, 6, 1)),  # D03 rejected, D04 expired, D05 approved
+        ("reseller", "EMEA", month(2025, 4, 1)),  # D09 submitted (R3 is in DE)
+        ("reseller", "EMEA", month(2025, 5, 1)),  # D09 won
+        ("msp", "EMEA", month(2025, 3, 1)),  # D10 submitted
+        ("msp", "EMEA", month(2025, 4, 1)),  # D10 won
+        ("isv", "NA", month(2024, 8, 1)),  # D11 submitted
+        ("isv", "NA", month(2024, 9, 1)),  # D11 won
+        ("isv", "NA", month(2025, 1, 1)),  # D13 submitted
+        ("isv", "NA", month(2025, 3, 1)),  # D12 submitted, D13 lost
+        ("oem", "APAC", month(2025, 5, 1)),  # D16 submitted
+        ("oem", "APAC", month(2025, 6, 1)),  # D16 approved 2025-06-01, won 2025-06-15
     }
+    stages = ("submitted", "pending", "approved", "rejected", "expired", "won", "lost")
+
     feb = rows[("reseller", "NA", month(2025, 2, 1))]
-    # D01 won, D02 lost, D03 rejected, D04 expired, D05 approved, D07 won, D08 lost
-    # (partner_influenced is a partner deal too)
-    assert {
-        k: feb[k]
-        for k in ("submitted", "pending", "approved", "rejected", "expired", "won", "lost")
-    } == {
+    # submitted: D01, D02, D03, D04, D05, D07, D08 (partner_influenced is a partner deal too);
+    # at 2025-02-28 only D07 is decided (approved by its close on 2025-02-25): 6 pending
+    assert {k: feb[k] for k in stages} == {
         "submitted": 7,
+        "pending": 6,
+        "approved": 1,
+        "rejected": 0,
+        "expired": 0,
+        "won": 1,
+        "lost": 0,
+    }
+    assert feb["approval_rate"] == approx(1.0)  # 1 ÷ (1 + 0)
+    assert feb["win_rate_of_approved"] == approx(1.0)  # 1 ÷ (1 + 0)
+    assert feb["median_days_registered_to_closed"] == 20  # D07: 2025-02-05 -> 2025-02-25
+    assert feb["avg_won_deal_usd"] == approx(3000)
+    # direct NA, February: X1 won 2000 (closed 2025-02-20), X3 won 1000 (closed 2025-02-28);
+    # X2 is lost in March (closed 2025-03-01)
+    assert (feb["direct_won"], feb["direct_lost"]) == (2, 0)
+    assert feb["direct_win_rate"] == approx(1.0)
+    assert feb["direct_avg_won_deal_usd"] == approx(1500)  # (2000 + 1000) / 2
+    assert feb["win_rate_vs_direct"] == approx(0.0)
+    assert feb["deal_size_vs_direct"] == approx(2.0)  # 3000 / 1500
+
+    mar = rows[("reseller", "NA", month(2025, 3, 1))]
+    # D06 submitted and never decided; D01 (closed 03-05) and D14 (03-10) won, D08 (03-14) lost
+    assert {k: mar[k] for k in stages} == {
+        "submitted": 1,
+        "pending": 1,
+        "approved": 3,
+        "rejected": 0,
+        "expired": 0,
+        "won": 2,
+        "lost": 1,
+    }
+    assert mar["win_rate_of_approved"] == approx(2 / 3)
+    # days registered -> closed: D01 02-03 -> 03-05 = 30, D08 02-12 -> 03-14 = 30,
+    # D14 01-02 -> 03-10 = 29 + 28 + 10 = 67 -> median 30
+    assert mar["median_days_registered_to_closed"] == 30
+    assert mar["avg_won_deal_usd"] == approx(1500)  # (1000 + 2000) / 2
+    # direct NA, March: X2 lost → direct win rate 0 ÷ 1 = 0
+    assert (mar["direct_won"], mar["direct_lost"], mar["direct_win_rate"]) == (0, 1, 0)
+    assert mar["win_rate_vs_direct"] == approx(2 / 3)
+    assert mar["direct_avg_won_deal_usd"] is None and mar["deal_size_vs_direct"] is None
+
+    jun = rows[("reseller", "NA", month(2025, 6, 1))]
+    # D03 rejected, D04 expired, D05 approved, each on 2025-06-01 (their version's updated_at)
+    assert {k: jun[k] for k in stages} == {
+        "submitted": 0,
         "pending": 0,
-        "approved": 5,  # D01, D02, D05, D07, D08: approved, won or lost
+        "approved": 1,
         "rejected": 1,
         "expired": 1,
-        "won": 2,
-        "lost": 2,
+        "won": 0,
+        "lost": 0,
     }
-    assert feb["approval_rate"] == approx(5 / 6)  # 5 ÷ (5 + 1)
-    assert feb["win_rate_of_approved"] == approx(0.5)  # 2 ÷ (2 + 2)
-    # days registered -> closed: D07 20, D01 30, D08 30, D02 60 -> median (30 + 30) / 2
-    assert feb["median_days_registered_to_closed"] == 30
-    assert feb["avg_won_deal_usd"] == approx(2000)  # (1000 + 3000) / 2
-    # direct NA, February: X1 won 2000 (no registered_on: month of closed_on 2025-02-20),
-    # X2 lost (registered 2025-02-01), X3 won 1000
-    assert (feb["direct_won"], feb["direct_lost"]) == (2, 1)
-    assert feb["direct_win_rate"] == approx(2 / 3)
-    assert feb["direct_avg_won_deal_usd"] == approx(1500)  # (2000 + 1000) / 2
-    assert feb["win_rate_vs_direct"] == approx(0.5 - 2 / 3)
-    assert feb["deal_size_vs_direct"] == approx(2000 / 1500)
+    assert jun["approval_rate"] == approx(0.5)  # 1 ÷ (1 + 1)
+    assert jun["win_rate_of_approved"] is None and jun["median_days_registered_to_closed"] is None
 
-    # still pending: no approval rate, no win rate (empty wholes are null)
-    mar = rows[("reseller", "NA", month(2025, 3, 1))]
-    assert (mar["submitted"], mar["pending"], mar["approval_rate"]) == (1, 1, None)
-    assert mar["win_rate_of_approved"] is None and mar["median_days_registered_to_closed"] is None
-    # no direct deal in NA in March 2025: X2 is placed by its registration month (February)
-    assert (mar["direct_won"], mar["direct_lost"], mar["direct_win_rate"]) == (0, 0, None)
+    # EMEA, April: D09 only submitted; direct X6 (DE, closed 2025-04-01) won 4000
+    emea_apr = rows[("reseller", "EMEA", month(2025, 4, 1))]
+    assert (emea_apr["submitted"], emea_apr["pending"], emea_apr["won"]) == (1, 1, 0)
+    assert emea_apr["direct_win_rate"] == 1 and emea_apr["direct_avg_won_deal_usd"] == 4000
+    assert emea_apr["win_rate_vs_direct"] is None  # no partner win or loss in the month
+    # EMEA, May: D09 won 2000, 2025-04-01 -> 2025-05-01 = 30 days; no direct deal decided
+    emea_may = rows[("reseller", "EMEA", month(2025, 5, 1))]
+    assert (emea_may["approved"], emea_may["won"], emea_may["avg_won_deal_usd"]) == (1, 1, 2000)
+    assert emea_may["median_days_registered_to_closed"] == 30
+    assert (emea_may["direct_won"], emea_may["direct_win_rate"]) == (0, None)
 
-    # EMEA, April: D09 won 2000; direct X6 (DE, closed 2025-04-01) won 4000
-    emea = rows[("reseller", "EMEA", month(2025, 4, 1))]
-    assert emea["win_rate_of_approved"] == 1 and emea["direct_win_rate"] == 1
-    assert emea["win_rate_vs_direct"] == approx(0)
-    assert emea["deal_size_vs_direct"] == approx(0.5)  # 2000 / 4000
-    assert emea["median_days_registered_to_closed"] == 30  # 2025-04-01 -> 2025-05-01
+    isv = rows[("isv", "NA", month(2025, 3, 1))]  # D12 submitted; D13 lost (01-05 -> 03-01)
+    assert {k: isv[k] for k in stages} == {
+        "submitted": 1,
+        "pending": 1,
+        "approved": 1,
+        "rejected": 0,
+        "expired": 0,
+        "won": 0,
+        "lost": 1,
+    }
+    assert isv["win_rate_of_approved"] == 0 and isv["avg_won_deal_usd"] is None
+    assert isv["median_days_registered_to_closed"] == 55  # 26 + 28 + 1
 
-    lost = rows[("isv", "NA", month(2025, 1, 1))]  # D13 lost, 2025-01-05 -> 2025-03-01
-    assert (lost["approved"], lost["won"], lost["lost"]) == (1, 0, 1)
-    assert lost["win_rate_of_approved"] == 0 and lost["avg_won_deal_usd"] is None
-    assert lost["median_days_registered_to_closed"] == 55  # 26 + 28 + 1
+    oem = rows[("oem", "APAC", month(2025, 6, 1))]  # D16: seen on 06-01, closed 06-15
+    assert (oem["submitted"], oem["approved"], oem["won"]) == (0, 1, 1)
 
 
 def test_channel_conflict_pairs(serving):

@@ -14,9 +14,7 @@ fx as (
 dated as (
     select
         deals.*,
-        -- Month of closed_on, else registered_on. Deals with neither (open direct deals) use
-        -- the month of updated_at: they never count as revenue, but keep an amount_usd.
-        {{ month_start('coalesce(deals.closed_on, deals.registered_on, cast(deals.updated_at as date))') }}
+        {{ deal_fx_month('deals.closed_on', 'deals.registered_on', 'deals.updated_at') }}
             as fx_month,
         (
             deals.partner_id is not null
@@ -46,12 +44,7 @@ final as (
         dated.amount,
         dated.currency,
         dated.fx_month,
-        cast(
-            case
-                when dated.currency = 'USD' then dated.amount
-                else cast(dated.amount as decimal(38, 2)) * fx.usd_per_unit
-            end as {{ type_money() }}
-        ) as amount_usd,
+        {{ amount_usd('dated.amount', 'dated.currency', 'fx.usd_per_unit') }} as amount_usd,
         (dated.stage = 'won' and dated.closed_on is not null) as is_won
     from dated
     left join partners on dated.partner_id = partners.partner_id

@@ -1,5 +1,6 @@
-{#- The deal-registration funnel of partner deals by partner type, partner HQ region and month
-    of registered_on, with the direct deals of the same region and month beside it. -#}
+{#- The deal-registration funnel of partner deals by partner type, partner HQ region and the
+    month in which each event happened (SPEC §10: from the stage history), with the direct
+    deals won and lost in the same region and month beside it. -#}
 with params as (
     select * from {{ ref('int_params') }}
 ),
@@ -16,76 +17,86 @@ deals as (
     select * from {{ ref('int_deals') }}
 ),
 
-partner_deals as (
+events as (
+    select stage_events.*
+    from {{ ref('int_deal_stage_events') }} as stage_events
+    cross join params
+    where stage_events.event_on <= params.as_of_date
+),
+
+-- the day each deal's registration was first decided (approved, rejected or expired)
+decisions as (
+    select deal_id, min(event_on) as decided_on
+    from events
+    where event in ('approved', 'rejected', 'expired')
+    group by deal_id
+),
+
+partner_events as (
     select
         deals.partner_type,
         partners.region,
-        {{ month_start('deals.registered_on') }} as registration_month,
-        deals.stage,
-        deals.amount_usd,
+        events.event,
+        events.event_month,
+        events.amount_usd,
+        -- a submission still undecided at the end of its month
+        (
+            events.event = 'submitted'
+            and (
+                decisions.decided_on is null
+                or decisions.decided_on > {{ month_end('events.event_month') }}
+            )
+        ) as is_pending,
         case
-            when deals.stage in ('won', 'lost') and deals.closed_on is not null
-                then {{ days_between('deals.registered_on', 'deals.closed_on') }}
+            when events.event in ('won', 'lost')
+                then {{ days_between('events.registered_on', 'events.event_on') }}
         end as days_registered_to_closed
-    from deals
+    from events
+    inner join deals on events.deal_id = deals.deal_id
     inner join partners on deals.partner_id = partners.partner_id
-    cross join params
-    where deals.is_partner_deal and deals.registered_on <= params.as_of_date
+    left join decisions on events.deal_id = decisions.deal_id
+    where deals.is_partner_deal
 ),
 
 funnel as (
     select
         partner_type,
         region,
-        registration_month,
-        count(*) as submitted,
-        sum(case when stage = 'registered' then 1 else 0 end) as pending,
-        sum(case when stage in ('approved', 'won', 'lost') then 1 else 0 end) as approved,
-        sum(case when stage = 'rejected' then 1 else 0 end) as rejected,
-        sum(case when stage = 'expired' then 1 else 0 end) as expired,
-        sum(case when stage = 'won' then 1 else 0 end) as won,
-        sum(case when stage = 'lost' then 1 else 0 end) as lost,
-        sum(case when stage = 'won' then amount_usd end) as won_amount_usd,
+        event_month as month,
+        sum(case when event = 'submitted' then 1 else 0 end) as submitted,
+        sum(case when is_pending then 1 else 0 end) as pending,
+        sum(case when event = 'approved' then 1 else 0 end) as approved,
+        sum(case when event = 'rejected' then 1 else 0 end) as rejected,
+        sum(case when event = 'expired' then 1 else 0 end) as expired,
+        sum(case when event = 'won' then 1 else 0 end) as won,
+        sum(case when event = 'lost' then 1 else 0 end) as lost,
+        sum(case when event = 'won' then amount_usd end) as won_amount_usd,
         {{ median('days_registered_to_closed') }} as median_days_registered_to_closed
-    from partner_deals
-    group by partner_type, region, registration_month
+    from partner_events
+    group by partner_type, region, event_month
 ),
 
--- Direct deals (every deal that is not a partner deal) in the region of the account's
--- country, by the month of registered_on, else of closed_on: only decided (won or lost) ones
--- count, so a deal without either date plays no part.
-direct_deals as (
-    select
-        coalesce(countries.region, 'unknown') as region,
-        {{ month_start('coalesce(deals.registered_on, deals.closed_on)') }} as registration_month,
-        deals.stage,
-        deals.amount_usd
-    from deals
-    left join countries on upper(trim(deals.account_country)) = countries.country_code
-    cross join params
-    where
-        not deals.is_partner_deal
-        and deals.stage in ('won', 'lost')
-        and deals.closed_on is not null
-        and coalesce(deals.registered_on, deals.closed_on) <= params.as_of_date
-),
-
+-- Direct deals (every deal that is not a partner deal), won or lost, in the region of the
+-- account's country and the month of the win or loss.
 direct as (
     select
-        region,
-        registration_month,
-        sum(case when stage = 'won' then 1 else 0 end) as direct_won,
-        sum(case when stage = 'lost' then 1 else 0 end) as direct_lost,
-        sum(case when stage = 'won' then amount_usd end) as direct_won_amount_usd
-    from direct_deals
-    group by region, registration_month
+        coalesce(countries.region, 'unknown') as region,
+        events.event_month as month,
+        sum(case when events.event = 'won' then 1 else 0 end) as direct_won,
+        sum(case when events.event = 'lost' then 1 else 0 end) as direct_lost,
+        sum(case when events.event = 'won' then events.amount_usd end) as direct_won_amount_usd
+    from events
+    inner join deals on events.deal_id = deals.deal_id
+    left join countries on upper(trim(deals.account_country)) = countries.country_code
+    where not deals.is_partner_deal and events.event in ('won', 'lost')
+    group by coalesce(countries.region, 'unknown'), events.event_month
 ),
 
 final as (
     select
         funnel.partner_type,
         funnel.region,
-        funnel.registration_month,
+        funnel.month,
         cast(funnel.submitted as {{ dbt.type_bigint() }}) as submitted,
         cast(funnel.pending as {{ dbt.type_bigint() }}) as pending,
         cast(funnel.approved as {{ dbt.type_bigint() }}) as approved,
@@ -114,7 +125,7 @@ final as (
     from funnel
     left join direct
         on funnel.region = direct.region
-        and funnel.registration_month = direct.registration_month
+        and funnel.month = direct.month
 )
 
 {{ select_with_labels('final', ['partner_type', 'region']) }}

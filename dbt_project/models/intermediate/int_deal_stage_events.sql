@@ -1,0 +1,106 @@
+{#- Each deal's stage events, from its version history (SPEC §10): when it was submitted,
+    approved, rejected, expired, won and lost, each dated once and for good. Only versions
+    current on or before D count; an event is dated by the first version that shows it, so a
+    later version (a corrected amount, a moved close date, a stage set back) never moves it. -#}
+with params as (
+    select * from {{ ref('int_params') }}
+),
+
+versions as (
+    select
+        history.deal_id,
+        history.stage,
+        history.registered_on,
+        history.closed_on,
+        history.amount,
+        history.currency,
+        history.updated_at,
+        cast(history.valid_from as date) as valid_on,
+        row_number() over (
+            partition by history.deal_id
+            order by history.updated_at, history.source_file, history.load_id, history.source_row
+        ) as version_number
+    from {{ ref('stg_deals_history') }} as history
+    cross join params
+    where cast(history.valid_from as date) <= params.as_of_date
+),
+
+-- a version's stage as the events it shows: approved for approved, won and lost (a decided
+-- deal was approved first); the stage itself for rejected, expired, won and lost
+shown as (
+    select *, 'approved' as event from versions where stage in ('approved', 'won', 'lost')
+    union all
+    select *, stage as event from versions where stage in ('rejected', 'expired', 'won', 'lost')
+),
+
+firsts as (
+    select
+        *,
+        row_number() over (partition by deal_id, event order by version_number) as nth
+    from shown
+),
+
+registrations as (
+    select
+        deal_id,
+        registered_on,
+        row_number() over (partition by deal_id order by version_number) as nth
+    from versions
+    where registered_on is not null
+),
+
+fx as (
+    select * from {{ ref('int_fx_monthly') }}
+),
+
+-- Won and lost happen on the version's closed_on (else the day it became current); the other
+-- stages on the day their first version became current. A deal first seen already decided
+-- was approved no later than its close.
+stage_events as (
+    select
+        firsts.deal_id,
+        firsts.event,
+        case
+            when firsts.event in ('won', 'lost') then coalesce(firsts.closed_on, firsts.valid_on)
+            when firsts.closed_on is not null and firsts.closed_on < firsts.valid_on
+                then firsts.closed_on
+            else firsts.valid_on
+        end as event_on,
+        firsts.registered_on,
+        firsts.closed_on,
+        {{ amount_usd('firsts.amount', 'firsts.currency', 'fx.usd_per_unit') }} as amount_usd
+    from firsts
+    left join fx
+        on firsts.currency = fx.currency
+        and {{ deal_fx_month('firsts.closed_on', 'firsts.registered_on', 'firsts.updated_at') }}
+        = fx.fx_month
+    where firsts.nth = 1
+),
+
+events as (
+    select
+        deal_id,
+        'submitted' as event,
+        registered_on as event_on,
+        registered_on,
+        cast(null as date) as closed_on,
+        cast(null as {{ type_money() }}) as amount_usd
+    from registrations
+    where nth = 1
+    union all
+    select deal_id, event, event_on, registered_on, closed_on, amount_usd from stage_events
+),
+
+final as (
+    select
+        deal_id,
+        event,
+        event_on,
+        {{ month_start('event_on') }} as event_month,
+        registered_on,
+        closed_on,
+        amount_usd
+    from events
+)
+
+select * from final
