@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, query_dicts
+from orchestration.ingest.contract import ENTITIES
+from tests.conftest import query, query_dicts, write_csv
 from tests.fixtures.diagnostics import AS_OF
 
 
@@ -143,6 +144,42 @@ def test_registration_funnel(serving):
 
     oem = rows[("oem", "APAC", month(2025, 6, 1))]  # D16: seen on 06-01, closed 06-15
     assert (oem["submitted"], oem["approved"], oem["won"]) == (0, 1, 1)
+
+
+def test_a_later_extract_moves_no_funnel_event(serving, job_runner, tmp_path):
+    """A later night, with a later extract that updates three deals, keeps every month up to
+    the first night's D as the first night published it (SPEC §10)."""
+    from tests.fixtures import diagnostics
+
+    landing = diagnostics.write_landing(tmp_path / "landing")
+    later = [
+        # D07 (won 2025-02-25, 3000): the close date and the amount are corrected
+        diagnostics._deal(
+            "D07", "R2", "won", "A7", 9000, "2025-02-05", "2025-03-02", updated="2025-07-10"
+        ),
+        # D05 (approved on 2025-06-01) is won in July; D06 (pending since March) is approved
+        diagnostics._deal(
+            "D05", "R1", "won", "A5", 800, "2025-02-25", "2025-07-05", updated="2025-07-06"
+        ),
+        diagnostics._deal("D06", "R1", "approved", "A6", 400, "2025-03-01", updated="2025-07-02"),
+    ]
+    write_csv(
+        landing / "deals" / "deals_2025-07-31.csv", list(ENTITIES["deals"].column_names), later
+    )
+    seeds = diagnostics.write_seeds(tmp_path / "seeds")
+    outcome = job_runner.run(landing, tmp_path / "warehouse", seeds, as_of="2025-07-31")
+    assert outcome.success, outcome.summary()
+
+    key = ("partner_type", "region", "month")
+    first = rows_of(serving, "mart_deal_registration_funnel", *key)
+    second = rows_of(
+        tmp_path / "warehouse" / "serving.duckdb", "mart_deal_registration_funnel", *key
+    )
+    d1 = dt.date.fromisoformat(AS_OF)
+    assert {k: v for k, v in second.items() if k[2] <= d1} == first
+    july = second[("reseller", "NA", dt.date(2025, 7, 1))]
+    assert (july["submitted"], july["approved"], july["won"]) == (0, 1, 1)  # D06, D05
+    assert july["avg_won_deal_usd"] == approx(800)
 
 
 def test_channel_conflict_pairs(serving):
