@@ -200,15 +200,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner) -> It
     )
     base = f"http://127.0.0.1:{env['PSW_SUPERSET_PORT']}"
     try:
-        deadline = time.monotonic() + 120
+        # gunicorn accepts connections before its workers answer: a slow answer while they
+        # boot (a read timeout) is "not up yet", as a refused connection is
+        deadline = time.monotonic() + 240
         while True:
             try:
-                if requests.get(f"{base}/health", timeout=5).ok:
+                if requests.get(f"{base}/health", timeout=10).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             assert server.poll() is None, (root / "serve.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "Superset did not start in 120 s"
+            assert time.monotonic() < deadline, "Superset did not start in 240 s"
             time.sleep(0.5)
         yield {
             "superset": Superset(base, password),
