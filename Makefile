@@ -67,7 +67,7 @@ test: install
 # keeps that promise (`make test-fast` must stay under 2 minutes on 2 cores); `make test` runs
 # every file anyway.
 FAST_TESTS := tests/test_dbt_unit.py tests/test_public_apis.py tests/test_generator.py \
-	tests/test_quality_suites.py tests/test_ingest.py
+	tests/test_quality_suites.py tests/test_ingest.py tests/test_history.py
 
 test-fast: install
 	$(BIN)/ruff check .
