@@ -9,6 +9,12 @@
     )
 {%- endmacro %}
 
+{#- A partner deal (SPEC §5): partner_id set and deal_source partner_sourced or
+    partner_influenced. -#}
+{% macro is_partner_deal(partner_id, deal_source) -%}
+    ({{ partner_id }} is not null and {{ deal_source }} in ('partner_sourced', 'partner_influenced'))
+{%- endmacro %}
+
 {#- The month whose FX rate converts a deal: the month of closed_on, else of registered_on.
     Deals with neither (open direct deals) use the month of updated_at: they never count as
     revenue, but keep an amount_usd. -#}

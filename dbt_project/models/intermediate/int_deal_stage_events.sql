@@ -1,7 +1,8 @@
 {#- Each deal's stage events, from its version history (SPEC §10): when it was submitted,
     approved, rejected, expired, won and lost, each dated once and for good. Only versions
-    current on or before D count; an event is dated by the first version that shows it, so a
-    later version (a corrected amount, a moved close date, a stage set back) never moves it. -#}
+    current on or before D count; an event is dated, and attributed to a partner (or to direct
+    sales), by the first version that shows it, so a later version (a corrected amount, a moved
+    close date, another partner, a stage set back) never moves it. -#}
 with params as (
     select * from {{ ref('int_params') }}
 ),
@@ -9,6 +10,9 @@ with params as (
 versions as (
     select
         history.deal_id,
+        history.partner_id,
+        {{ is_partner_deal('history.partner_id', 'history.deal_source') }} as is_partner_deal,
+        history.account_country,
         history.stage,
         history.registered_on,
         history.closed_on,
@@ -42,8 +46,7 @@ firsts as (
 
 registrations as (
     select
-        deal_id,
-        registered_on,
+        *,
         row_number() over (partition by deal_id order by version_number) as nth
     from versions
     where registered_on is not null
@@ -59,6 +62,9 @@ fx as (
 stage_events as (
     select
         firsts.deal_id,
+        firsts.partner_id,
+        firsts.is_partner_deal,
+        firsts.account_country,
         firsts.event,
         case
             when firsts.event in ('won', 'lost') then coalesce(firsts.closed_on, firsts.valid_on)
@@ -80,6 +86,9 @@ stage_events as (
 events as (
     select
         deal_id,
+        partner_id,
+        is_partner_deal,
+        account_country,
         'submitted' as event,
         registered_on as event_on,
         registered_on,
@@ -88,12 +97,25 @@ events as (
     from registrations
     where nth = 1
     union all
-    select deal_id, event, event_on, registered_on, closed_on, amount_usd from stage_events
+    select
+        deal_id,
+        partner_id,
+        is_partner_deal,
+        account_country,
+        event,
+        event_on,
+        registered_on,
+        closed_on,
+        amount_usd
+    from stage_events
 ),
 
 final as (
     select
         deal_id,
+        partner_id,
+        is_partner_deal,
+        account_country,
         event,
         event_on,
         {{ month_start('event_on') }} as event_month,

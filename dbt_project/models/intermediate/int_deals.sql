@@ -16,10 +16,7 @@ dated as (
         deals.*,
         {{ deal_fx_month('deals.closed_on', 'deals.registered_on', 'deals.updated_at') }}
             as fx_month,
-        (
-            deals.partner_id is not null
-            and deals.deal_source in ('partner_sourced', 'partner_influenced')
-        ) as is_partner_deal
+        {{ is_partner_deal('deals.partner_id', 'deals.deal_source') }} as is_partner_deal
     from deals
 ),
 

@@ -6,15 +6,12 @@ with params as (
 ),
 
 partners as (
-    select partner_id, coalesce(region, 'unknown') as region from {{ ref('int_partners') }}
+    select partner_id, partner_type, coalesce(region, 'unknown') as region
+    from {{ ref('int_partners') }}
 ),
 
 countries as (
     select upper(trim(country_code)) as country_code, region from {{ ref('countries') }}
-),
-
-deals as (
-    select * from {{ ref('int_deals') }}
 ),
 
 events as (
@@ -34,7 +31,7 @@ decisions as (
 
 partner_events as (
     select
-        deals.partner_type,
+        partners.partner_type,
         partners.region,
         events.event,
         events.event_month,
@@ -52,10 +49,9 @@ partner_events as (
                 then {{ days_between('events.registered_on', 'events.event_on') }}
         end as days_registered_to_closed
     from events
-    inner join deals on events.deal_id = deals.deal_id
-    inner join partners on deals.partner_id = partners.partner_id
+    inner join partners on events.partner_id = partners.partner_id
     left join decisions on events.deal_id = decisions.deal_id
-    where deals.is_partner_deal
+    where events.is_partner_deal
 ),
 
 funnel as (
@@ -86,9 +82,8 @@ direct as (
         sum(case when events.event = 'lost' then 1 else 0 end) as direct_lost,
         sum(case when events.event = 'won' then events.amount_usd end) as direct_won_amount_usd
     from events
-    inner join deals on events.deal_id = deals.deal_id
-    left join countries on upper(trim(deals.account_country)) = countries.country_code
-    where not deals.is_partner_deal and events.event in ('won', 'lost')
+    left join countries on upper(trim(events.account_country)) = countries.country_code
+    where not events.is_partner_deal and events.event in ('won', 'lost')
     group by coalesce(countries.region, 'unknown'), events.event_month
 ),
 

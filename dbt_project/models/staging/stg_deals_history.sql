@@ -5,6 +5,9 @@ with source as (
 renamed as (
     select
         deal_id,
+        partner_id,
+        deal_source,
+        account_country,
         stage,
         registered_on,
         closed_on,
