@@ -198,12 +198,10 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
 # The longest test files first: pytest-xdist (`--dist loadfile`, pyproject.toml) hands whole
 # files to its two workers in collection order, so the long ones must not start last.
 _LONGEST_FIRST = (
-    "test_fault_injection.py",
-    "test_spark_parity.py",
-    "test_runtime.py",
     "test_reliability.py",
+    "test_fault_injection.py",
+    "test_runtime.py",
     "test_superset.py",
-    "test_spark_ingest.py",
     "test_invariants.py",
     "test_quality_job.py",
     "test_e2e.py",

@@ -420,10 +420,12 @@ def test_make_dev_stops_cleanly(dev_project, signum, to_group, background):
         assert (project.parent / "dagster_home" / ".dagster").is_dir()  # not the project's
 
         (os.killpg if to_group else os.kill)(make.pid, signum)
-        deadline = time.monotonic() + 30
+        # a process left behind stays for good; on a loaded machine the code server has taken
+        # more than 30 s to stop after a SIGTERM to the whole group
+        deadline = time.monotonic() + 90
         while _group(make.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _group(make.pid) == [], "processes left 30 s after the signal"
+        assert _group(make.pid) == [], "processes left 90 s after the signal"
         assert make.wait(timeout=5) != 0
         assert _port_free(port)
     finally:
