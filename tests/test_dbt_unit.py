@@ -21,6 +21,7 @@ COVERED_MODELS = {
     "int_deals",  # amount_usd, partner deal, won
     "int_deal_stage_events",  # the funnel events from the stage history
     "mart_deal_registration_funnel",  # each event in its month, pending at month end
+    "int_partner_versions",  # a partner's type and region on each day
     "int_account_first_wins",  # new customer: first won deal ever
     "int_productivity_periods",  # new customers in the window, empty wholes → null
     "int_incentives",  # investment category

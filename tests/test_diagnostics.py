@@ -147,8 +147,9 @@ def test_registration_funnel(serving):
 
 
 def test_a_later_extract_moves_no_funnel_event(serving, job_runner, tmp_path):
-    """A later night, with a later extract that updates three deals, keeps every month up to
-    the first night's D as the first night published it (SPEC §10)."""
+    """A later night, with a later extract that updates three deals and moves a partner to
+    another type and region, keeps every month up to the first night's D as the first night
+    published it (SPEC §10)."""
     from tests.fixtures import diagnostics
 
     landing = diagnostics.write_landing(tmp_path / "landing")
@@ -165,6 +166,17 @@ def test_a_later_extract_moves_no_funnel_event(serving, job_runner, tmp_path):
     ]
     write_csv(
         landing / "deals" / "deals_2025-07-31.csv", list(ENTITIES["deals"].column_names), later
+    )
+    # R2 (reseller, US) becomes an msp in Germany on 2025-07-15: its February win stays with
+    # resellers in NA
+    moved = {
+        **diagnostics._partner("R2", "msp", "DE", "2025-01-10"),
+        "updated_at": "2025-07-15 00:00:00",
+    }
+    write_csv(
+        landing / "partners" / "partners_2025-07-31.csv",
+        list(ENTITIES["partners"].column_names),
+        [moved],
     )
     seeds = diagnostics.write_seeds(tmp_path / "seeds")
     outcome = job_runner.run(landing, tmp_path / "warehouse", seeds, as_of="2025-07-31")

@@ -1,13 +1,15 @@
 {#- The deal-registration funnel of partner deals by partner type, partner HQ region and the
     month in which each event happened (SPEC §10: from the stage history), with the direct
-    deals won and lost in the same region and month beside it. -#}
+    deals won and lost in the same region and month beside it. An event counts under the
+    partner's type and region on the day it happened, so a later change to the partner moves
+    no past event. -#}
 with params as (
     select * from {{ ref('int_params') }}
 ),
 
+-- the partner's type and HQ region on each day (int_partner_versions)
 partners as (
-    select partner_id, partner_type, coalesce(region, 'unknown') as region
-    from {{ ref('int_partners') }}
+    select * from {{ ref('int_partner_versions') }}
 ),
 
 countries as (
@@ -49,7 +51,10 @@ partner_events as (
                 then {{ days_between('events.registered_on', 'events.event_on') }}
         end as days_registered_to_closed
     from events
-    inner join partners on events.partner_id = partners.partner_id
+    inner join partners
+        on events.partner_id = partners.partner_id
+        and (partners.valid_from_on is null or partners.valid_from_on <= events.event_on)
+        and (partners.valid_to_on is null or events.event_on < partners.valid_to_on)
     left join decisions on events.deal_id = decisions.deal_id
     where events.is_partner_deal
 ),
