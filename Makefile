@@ -18,7 +18,7 @@ export GX_ANALYTICS_ENABLED := false
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests seeds -type f 2>/dev/null) dbt_project/dbt_project.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: run test test-fast install prepare lint dev docs bench bi clean
+.PHONY: run test test-fast install prepare lint dev docs bench bench-history bi clean
 
 ## install: create .venv with the pinned dependencies, build the dbt manifest, write .env
 install: $(VENV)/.installed $(MANIFEST) .env .dagster/.initialized
@@ -98,6 +98,11 @@ docs: install
 ## bench: full and incremental refresh at scale SF against the DuckDB floor (make bench SF=1)
 bench: install
 	$(BIN)/python benchmarks/run.py --scale $(SF)
+
+## bench-history: the history marts of DAYS as-of dates in one run, on make bench's warehouse
+DAYS ?= 365
+bench-history: install
+	$(BIN)/python benchmarks/history.py --scale $(SF) --days $(DAYS)
 
 ## bi: Apache Superset with the strategy dashboard on http://127.0.0.1:8088 (BI_PORT to change)
 # bi/superset/setup.sh: Superset in bi/.venv (its own pinned tree), state and generated secrets in

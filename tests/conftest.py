@@ -35,6 +35,7 @@ MARTS = [
     "mart_partner_concentration_total",
     "mart_partner_health",
     "mart_partner_scorecard",
+    "mart_partner_type_history",
     "mart_productivity_monthly",
     "mart_strategy_alerts",
     "mart_strategy_scorecard",

@@ -22,6 +22,8 @@ COVERED_MODELS = {
     "int_deal_stage_events",  # the funnel events from the stage history
     "mart_deal_registration_funnel",  # each event in its month, pending at month end
     "int_partner_versions",  # a partner's type and region on each day
+    "int_history_partner_days",  # status and window sums from the versions current at P
+    "mart_partner_type_history",  # one row per date and type, shares per date
     "int_account_first_wins",  # new customer: first won deal ever
     "int_productivity_periods",  # new customers in the window, empty wholes → null
     "int_incentives",  # investment category

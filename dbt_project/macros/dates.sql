@@ -5,9 +5,13 @@
     every night costs a full parse per refresh; a changed environment variable re-parses only
     the files that read it. `dbt build --vars '{as_of_date: 2026-06-30}'` still wins by hand. -#}
 {% macro as_of_date() -%}
-    {%- set value = var('as_of_date', none) or env_var('PSW_AS_OF_DATE', '')
-        or modules.datetime.date.today().isoformat() -%}
-    cast('{{ value }}' as date)
+    cast('{{ as_of_date_text() }}' as date)
+{%- endmacro %}
+
+{#- D as ISO text, for Jinja. -#}
+{% macro as_of_date_text() -%}
+    {{ return((var('as_of_date', none) or env_var('PSW_AS_OF_DATE', '')
+        or modules.datetime.date.today().isoformat()) | string) }}
 {%- endmacro %}
 
 {#- W of SPEC §5 when given (the `activity_window_days` var, else PSW_ACTIVITY_WINDOW_DAYS), else

@@ -16,52 +16,30 @@ countries as (
     select upper(trim(country_code)) as country_code, region from {{ ref('countries') }}
 ),
 
-versions as (
-    select
-        history.partner_id,
-        history.partner_type_code,
-        history.hq_country,
-        cast(history.valid_from as date) as valid_on,
-        row_number() over (
-            partition by history.partner_id, cast(history.valid_from as date)
-            order by
-                history.updated_at desc,
-                history.source_file desc,
-                history.load_id desc,
-                history.source_row desc
-        ) as last_of_day,
-        min(cast(history.valid_from as date)) over (partition by history.partner_id) as first_on
-    from {{ ref('stg_partners_history') }} as history
+days as (
+    {{ day_versions(ref('stg_partners_history'), 'partner_id') }}
 ),
 
-days as (
+firsts as (
     select
-        versions.partner_id,
-        versions.partner_type_code,
-        versions.hq_country,
-        versions.valid_on,
-        row_number() over (
-            partition by versions.partner_id order by versions.valid_on
-        ) as day_number,
-        lead(versions.valid_on) over (
-            partition by versions.partner_id order by versions.valid_on
-        ) as next_valid_on
-    from versions
-    cross join params
-    where versions.last_of_day = 1
-        and (versions.valid_on <= params.as_of_date or versions.valid_on = versions.first_on)
+        days.*,
+        min(days.valid_on) over (partition by days.partner_id) as first_on
+    from days
 ),
 
 final as (
     select
-        days.partner_id,
+        firsts.partner_id,
         types.partner_type,
         coalesce(countries.region, 'unknown') as region,
-        case when days.day_number > 1 then days.valid_on end as valid_from_on,
-        days.next_valid_on as valid_to_on
-    from days
-    left join types on days.partner_type_code = types.type_code
-    left join countries on upper(trim(days.hq_country)) = countries.country_code
+        case when firsts.valid_on > firsts.first_on then firsts.valid_on end as valid_from_on,
+        case when firsts.next_valid_on <= params.as_of_date then firsts.next_valid_on end
+            as valid_to_on
+    from firsts
+    cross join params
+    left join types on firsts.partner_type_code = types.type_code
+    left join countries on upper(trim(firsts.hq_country)) = countries.country_code
+    where firsts.valid_on <= params.as_of_date or firsts.valid_on = firsts.first_on
 )
 
 select * from final

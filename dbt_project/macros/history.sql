@@ -1,0 +1,57 @@
+{#- The as-of dates of the history marts (SPEC §10): from the `history_from` var (else
+    PSW_HISTORY_FROM) to the `history_to` var (else PSW_HISTORY_TO), both included; each
+    defaults to D, so a nightly refresh computes the history of D alone. Returns
+    [first, last, number of days] for Jinja. -#}
+{% macro history_range() -%}
+    {%- set d = as_of_date_text() -%}
+    {%- set first = (var('history_from', none) or env_var('PSW_HISTORY_FROM', '') or d) | string -%}
+    {%- set last = (var('history_to', none) or env_var('PSW_HISTORY_TO', '') or d) | string -%}
+    {%- set parse = modules.datetime.date.fromisoformat -%}
+    {%- set days = (parse(last) - parse(first)).days + 1 -%}
+    {%- if days < 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "history range: history_from " ~ first ~ " is after history_to " ~ last) }}
+    {%- endif -%}
+    {{ return([first, last, days]) }}
+{%- endmacro %}
+
+{#- One row per key and day on which a version of the key became current: the day's last
+    version (versions ordered as the loader orders them: updated_at, then the later file, load
+    and row), with `valid_on` (that day) and `next_valid_on` (the day the key's next such row
+    starts; null for the latest). The row is the key's state at the end of every day in
+    [valid_on, next_valid_on). `relation` has the columns of a stg_<entity>_history model. -#}
+{% macro day_versions(relation, key) -%}
+    select
+        ranked.*,
+        lead(ranked.valid_on) over (
+            partition by ranked.{{ key }} order by ranked.valid_on
+        ) as next_valid_on
+    from (
+        select
+            versions.*,
+            cast(versions.valid_from as date) as valid_on,
+            row_number() over (
+                partition by versions.{{ key }}, cast(versions.valid_from as date)
+                order by
+                    versions.updated_at desc,
+                    versions.source_file desc,
+                    versions.load_id desc,
+                    versions.source_row desc
+            ) as version_of_day
+        from {{ relation }} as versions
+    ) as ranked
+    where ranked.version_of_day = 1
+{%- endmacro %}
+
+{#- The first and last as-of dates in [first_day, last_day] (SQL dates, bounded by the
+    history range `bounds.first_date` and `bounds.last_date`) on which a fact dated `fact_on`
+    is in the activity window (D - W, D] of a version current on [valid_on, next_valid_on):
+    D >= fact_on, D >= valid_on, D < fact_on + W, D < next_valid_on. -#}
+{% macro window_span(fact_on, valid_on='v.valid_on', next_valid_on='v.next_valid_on') -%}
+    greatest({{ fact_on }}, {{ valid_on }}, bounds.first_date) as first_day,
+    least(
+        {{ add_days(fact_on, 'params.window_days - 1') }},
+        coalesce({{ add_days(next_valid_on, '-1') }}, bounds.last_date),
+        bounds.last_date
+    ) as last_day
+{%- endmacro %}

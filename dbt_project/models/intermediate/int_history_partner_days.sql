@@ -1,0 +1,221 @@
+{#- One row per partner and as-of date of int_history_dates on which the partner existed in the
+    source systems (a version current at the end of the day, SPEC §10), with its type, whether
+    it was enrolled and active, and its won revenue and investment in the window (D - W, D],
+    each computed from the versions current at the end of D: SPEC §5 with the sources as they
+    were on D.
+
+    Set-based over the whole range: every version of a deal or an incentive counts on the
+    as-of dates on which it was current and its fact was in the window, a span of days
+    (window_span); a partner's sums are the running totals of +amount at a span's first day
+    and -amount the day after its last, so a range of dates costs one pass over the versions. -#}
+with params as (
+    select * from {{ ref('int_params') }}
+),
+
+dates as (
+    select * from {{ ref('int_history_dates') }}
+),
+
+bounds as (
+    select min(as_of_date) as first_date, max(as_of_date) as last_date from dates
+),
+
+types as (
+    select * from {{ ref('int_partner_types') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_monthly') }}
+),
+
+partner_versions as (
+    {{ day_versions(ref('stg_partners_history'), 'partner_id') }}
+),
+
+deal_versions as (
+    {{ day_versions(ref('stg_deals_history'), 'deal_id') }}
+),
+
+incentive_versions as (
+    {{ day_versions(ref('stg_incentives_history'), 'incentive_id') }}
+),
+
+partner_deals as (
+    select
+        v.partner_id,
+        v.deal_source,
+        v.registered_on,
+        v.closed_on,
+        (v.stage = 'won' and v.closed_on is not null) as is_won,
+        {{ amount_usd('v.amount', 'v.currency', 'fx.usd_per_unit') }} as amount_usd,
+        v.valid_on,
+        v.next_valid_on
+    from deal_versions as v
+    left join fx
+        on v.currency = fx.currency
+        and {{ deal_fx_month('v.closed_on', 'v.registered_on', 'v.updated_at') }} = fx.fx_month
+    where {{ is_partner_deal('v.partner_id', 'v.deal_source') }}
+),
+
+-- won revenue: a won partner deal counts from its close for W days, while its version is
+-- current
+revenue_spans as (
+    select
+        v.partner_id,
+        v.amount_usd as revenue_usd,
+        case when v.deal_source = 'partner_sourced' then v.amount_usd else 0 end
+            as sourced_revenue_usd,
+        {{ window_span('v.closed_on') }}
+    from partner_deals as v
+    cross join params
+    cross join bounds
+    where v.is_won
+),
+
+-- activity (SPEC §5 active): a partner deal registered, or won, in the window
+activity_events as (
+    select partner_id, registered_on as event_on, valid_on, next_valid_on
+    from partner_deals
+    where registered_on is not null
+    union all
+    select partner_id, closed_on, valid_on, next_valid_on
+    from partner_deals
+    where is_won
+),
+
+activity_spans as (
+    select
+        v.partner_id,
+        {{ window_span('v.event_on') }}
+    from activity_events as v
+    cross join params
+    cross join bounds
+),
+
+investment_spans as (
+    select
+        v.partner_id,
+        cast(
+            case
+                when v.currency = 'USD' then v.amount
+                else cast(v.amount as decimal(38, 2)) * fx.usd_per_unit
+            end as {{ type_money() }}
+        ) as investment_usd,
+        {{ window_span('v.approved_on') }}
+    from incentive_versions as v
+    cross join params
+    cross join bounds
+    left join fx
+        on v.currency = fx.currency
+        and {{ month_start('v.approved_on') }} = fx.fx_month
+    where v.status in ('approved', 'paid') and v.approved_on is not null
+),
+
+deltas as (
+    select partner_id, first_day as delta_on, revenue_usd, sourced_revenue_usd,
+        cast(0 as {{ type_money() }}) as investment_usd, 0 as activity
+    from revenue_spans where first_day <= last_day
+    union all
+    select partner_id, {{ add_days('last_day', '1') }}, -revenue_usd, -sourced_revenue_usd,
+        cast(0 as {{ type_money() }}), 0
+    from revenue_spans where first_day <= last_day
+    union all
+    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
+        investment_usd, 0
+    from investment_spans where first_day <= last_day
+    union all
+    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}), -investment_usd, 0
+    from investment_spans where first_day <= last_day
+    union all
+    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}), 1
+    from activity_spans where first_day <= last_day
+    union all
+    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), -1
+    from activity_spans where first_day <= last_day
+),
+
+daily as (
+    select
+        partner_id,
+        delta_on,
+        sum(revenue_usd) as revenue_usd,
+        sum(sourced_revenue_usd) as sourced_revenue_usd,
+        sum(investment_usd) as investment_usd,
+        sum(activity) as activity
+    from deltas
+    group by partner_id, delta_on
+),
+
+-- each partner's changes and each partner-date in one stream: a date's running totals add up
+-- every change on or before it (a day's changes sort before the date itself)
+stream as (
+    select
+        partner_id,
+        delta_on as day_on,
+        false as is_date,
+        revenue_usd,
+        sourced_revenue_usd,
+        investment_usd,
+        activity
+    from daily
+    union all
+    select
+        partners.partner_id,
+        dates.as_of_date,
+        true,
+        cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}),
+        0
+    from (select distinct partner_id from partner_versions) as partners
+    cross join dates
+),
+
+running as (
+    select
+        partner_id,
+        day_on as as_of_date,
+        is_date,
+        sum(revenue_usd) over running_window as partner_revenue_usd,
+        sum(sourced_revenue_usd) over running_window as partner_sourced_revenue_usd,
+        sum(investment_usd) over running_window as investment_usd,
+        sum(activity) over running_window as activities
+    from stream
+    window running_window as (
+        partition by partner_id order by day_on, is_date
+        rows between unbounded preceding and current row
+    )
+),
+
+final as (
+    select
+        running.partner_id,
+        running.as_of_date,
+        types.partner_type,
+        coalesce(
+            partner.enrolled_on <= running.as_of_date
+            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date),
+            false
+        ) as is_enrolled,
+        coalesce(
+            partner.enrolled_on <= running.as_of_date
+            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date)
+            and running.activities > 0,
+            false
+        ) as is_active,
+        running.partner_revenue_usd,
+        running.partner_sourced_revenue_usd,
+        running.investment_usd
+    from running
+    inner join partner_versions as partner
+        on running.partner_id = partner.partner_id
+        and partner.valid_on <= running.as_of_date
+        and (partner.next_valid_on is null or running.as_of_date < partner.next_valid_on)
+    left join types on partner.partner_type_code = types.type_code
+    where running.is_date
+)
+
+select * from final

@@ -1,0 +1,172 @@
+"""Point-in-time history (SPEC §10) on the fixture of tests/fixtures/diagnostics.py, by the real
+nightly_refresh job: the history's row of a date holds what the sources said at the end of that
+date, whatever later extracts bring.
+
+D1 = 2025-06-30, D2 = 2025-07-31, W = 365. Expected figures are computed by hand next to each
+assertion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from orchestration.ingest.contract import ENTITIES
+from tests.conftest import query_dicts, write_csv
+from tests.fixtures import diagnostics
+
+D1 = dt.date(2025, 6, 30)
+D2 = dt.date(2025, 7, 31)
+HISTORY_COLUMNS = (
+    "enrolled_partners",
+    "active_partners",
+    "active_ratio",
+    "partner_revenue_usd",
+    "investment_usd",
+    "actual_partner_share",
+    "actual_investment_share",
+)
+
+
+def history(warehouse: Path) -> dict[tuple[dt.date, str], dict]:
+    rows = query_dicts(
+        warehouse / "serving.duckdb", "select * from marts.mart_partner_type_history"
+    )
+    return {(r["as_of_date"], r["partner_type"]): r for r in rows}
+
+
+def figures(row: dict) -> tuple:
+    return tuple(row[c] for c in HISTORY_COLUMNS)
+
+
+def write_later_files(landing: Path) -> None:
+    """A July extract: updates after D1, and one late version (updated before D1)."""
+    cols = {name: list(entity.column_names) for name, entity in ENTITIES.items()}
+    deals = [
+        # D09 (R3, won 2025-05-01): 2000 corrected to 5000 on 2025-07-05
+        diagnostics._deal(
+            "D09",
+            "R3",
+            "won",
+            "A9",
+            5000,
+            "2025-04-01",
+            "2025-05-01",
+            country="DE",
+            updated="2025-07-05 00:00:00",
+        ),
+        # D16 (O1, won 2025-06-15): 400 → 700, recorded on 2025-06-20 but delivered in July
+        diagnostics._deal(
+            "D16",
+            "O1",
+            "won",
+            "A16",
+            700,
+            "2025-05-20",
+            "2025-06-15",
+            country="JP",
+            updated="2025-06-20 00:00:00",
+        ),
+    ]
+    write_csv(landing / "deals" / "deals_2025-07-31.csv", cols["deals"], deals)
+    # R3 leaves the programme on 2025-07-01
+    r3 = {
+        **diagnostics._partner("R3", "reseller", "DE", "2025-01-20"),
+        "terminated_on": "2025-07-01",
+        "updated_at": "2025-07-10 00:00:00",
+    }
+    write_csv(landing / "partners" / "partners_2025-07-31.csv", cols["partners"], [r3])
+    # N4 (R3): 1000 → 9000 on 2025-07-03
+    n4 = {**diagnostics._incentive("N4", "R3", 9000), "updated_at": "2025-07-03 00:00:00"}
+    write_csv(landing / "incentives" / "incentives_2025-07-31.csv", cols["incentives"], [n4])
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, dict]:
+    """The history after night 1 (D1, files known at D1), after night 2 (D2, the July files too)
+    on the same warehouse, and in a fresh warehouse that loads every file and computes D1."""
+    root = tmp_path_factory.mktemp("history")
+    seeds = diagnostics.write_seeds(root / "seeds")
+    landing = diagnostics.write_landing(root / "landing")
+    warehouse = root / "warehouse"
+    outcome = job_runner.run(landing, warehouse, seeds, as_of=D1.isoformat())
+    assert outcome.success, outcome.summary()
+    first = history(warehouse)
+    first_marts = {
+        "alignment": {
+            r["partner_type"]: r
+            for r in query_dicts(
+                warehouse / "serving.duckdb", "select * from marts.mart_execution_alignment"
+            )
+        },
+        "productivity": {
+            r["partner_type"]: r
+            for r in query_dicts(
+                warehouse / "serving.duckdb", "select * from marts.mart_ecosystem_productivity"
+            )
+        },
+    }
+
+    write_later_files(landing)
+    outcome = job_runner.run(landing, warehouse, seeds, as_of=D2.isoformat())
+    assert outcome.success, outcome.summary()
+    second = history(warehouse)
+
+    outcome = job_runner.run(landing, root / "fresh", seeds, as_of=D1.isoformat())
+    assert outcome.success, outcome.summary()
+    return {
+        "first": first,
+        "first_marts": first_marts,
+        "second": second,
+        "fresh": history(root / "fresh"),
+    }
+
+
+def test_the_night_of_d_holds_the_partner_type_marts_of_d(nights):
+    first, marts = nights["first"], nights["first_marts"]
+    assert {date for date, _ in first} == {D1}
+    for (_, partner_type), row in first.items():
+        alignment = marts["alignment"][partner_type]
+        productivity = marts["productivity"][partner_type]
+        assert figures(row) == (
+            alignment["enrolled_partners"],
+            productivity["active_partners"],
+            productivity["active_ratio"],
+            alignment["partner_revenue_usd"],
+            alignment["investment_usd"],
+            alignment["actual_partner_share"],
+            alignment["actual_investment_share"],
+        ), partner_type
+    # resellers at D1: R1, R2, R3 enrolled; won D01 1000 + D07 3000 + D09 2000 + D14 2000;
+    # incentives N1 1000 + N2 500 + N4 1000
+    reseller = first[(D1, "reseller")]
+    assert (reseller["enrolled_partners"], reseller["partner_revenue_usd"]) == (3, 8000)
+    assert reseller["investment_usd"] == 2500
+
+
+def test_a_later_night_keeps_the_row_it_published_and_adds_its_own(nights):
+    first, second = nights["first"], nights["second"]
+    assert {date for date, _ in second} == {D1, D2}
+    assert {k: figures(v) for k, v in second.items() if k[0] == D1} == {
+        k: figures(v) for k, v in first.items()
+    }
+    # resellers at D2: R3 terminated on 2025-07-01; D09 now 5000: 1000 + 3000 + 5000 + 2000;
+    # N4 now 9000: 1000 + 500 + 9000
+    reseller = second[(D2, "reseller")]
+    assert (reseller["enrolled_partners"], reseller["partner_revenue_usd"]) == (2, 11000)
+    assert reseller["investment_usd"] == 10500
+
+
+def test_a_fresh_warehouse_computes_d1_from_the_versions_current_at_d1(nights):
+    """Every file loaded, D1 computed again: the July updates are not yet current at D1, so
+    the row is night 1's, except for D16's late version (updated on 2025-06-20, before D1),
+    which a recomputation of D1 takes in: oem revenue 700 instead of 400."""
+    first, fresh = nights["first"], nights["fresh"]
+    assert set(fresh) == set(first)
+    for key, row in fresh.items():
+        if key[1] != "oem":
+            assert figures(row) == figures(first[key]), key
+    assert first[(D1, "oem")]["partner_revenue_usd"] == 400
+    assert fresh[(D1, "oem")]["partner_revenue_usd"] == 700
