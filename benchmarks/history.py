@@ -1,6 +1,6 @@
 """`make bench-history SF=1 DAYS=365`: compute the history marts (contract §10) for DAYS as-of
-dates in one dbt run, on the warehouse that `make bench SF=<SF>` left, and report wall time and
-peak memory of the process tree.
+dates in one dbt run, on the warehouse that `benchmarks/run.py --keep` left, and report wall
+time and peak memory of the process tree.
 
 The run is the one a backfill makes: `int_history_dates`, `int_history_partner_days` and
 `mart_partner_type_history` with PSW_HISTORY_FROM and PSW_HISTORY_TO set, nothing else.
@@ -34,7 +34,7 @@ def main() -> None:
     warehouse = HERE / "results" / f"sf{args.scale:g}" / "warehouse"
     build_db = warehouse / "build.duckdb"
     if not build_db.exists():
-        raise SystemExit(f"{build_db} does not exist: run `make bench SF={args.scale:g}` first")
+        raise SystemExit(f"{build_db} does not exist: run `make bench-history SF={args.scale:g}`")
     first = args.to - timedelta(days=args.days - 1)
     env = {
         **os.environ,
