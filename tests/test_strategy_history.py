@@ -22,6 +22,7 @@ D2 = dt.date(2025, 7, 31)
 HISTORY_COLUMNS = (
     "enrolled_partners",
     "active_partners",
+    "qualified_partners",
     "active_ratio",
     "partner_revenue_usd",
     "investment_usd",
@@ -94,7 +95,13 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     outcome = job_runner.run(landing, warehouse, seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
     first = history(warehouse)
+    qualified = query_dicts(
+        warehouse / "serving.duckdb",
+        "select partner_type, count(*) filter (where is_qualified) as qualified_partners "
+        "from marts.mart_partner_scorecard group by partner_type",
+    )
     first_marts = {
+        "qualified": {r["partner_type"]: r["qualified_partners"] for r in qualified},
         "alignment": {
             r["partner_type"]: r
             for r in query_dicts(
@@ -133,6 +140,7 @@ def test_the_night_of_d_holds_the_partner_type_marts_of_d(nights):
         assert figures(row) == (
             alignment["enrolled_partners"],
             productivity["active_partners"],
+            marts["qualified"].get(partner_type, 0),
             productivity["active_ratio"],
             alignment["partner_revenue_usd"],
             alignment["investment_usd"],

@@ -40,6 +40,10 @@ incentive_versions as (
     {{ day_versions(ref('stg_incentives_history'), 'incentive_id') }}
 ),
 
+certification_versions as (
+    {{ day_versions(ref('stg_certifications_history'), 'certification_id') }}
+),
+
 partner_deals as (
     select
         v.partner_id,
@@ -111,30 +115,54 @@ investment_spans as (
     where v.status in ('approved', 'paid') and v.approved_on is not null
 ),
 
+-- a valid certification (SPEC §5 qualified): earned on or before the date and not expired on
+-- it, while its version is current
+certification_spans as (
+    select
+        v.partner_id,
+        greatest(v.earned_on, v.valid_on, bounds.first_date) as first_day,
+        least(
+            coalesce({{ add_days('v.expires_on', '-1') }}, bounds.last_date),
+            coalesce({{ add_days('v.next_valid_on', '-1') }}, bounds.last_date),
+            bounds.last_date
+        ) as last_day
+    from certification_versions as v
+    cross join bounds
+    where v.earned_on is not null
+),
+
 deltas as (
     select partner_id, first_day as delta_on, revenue_usd, sourced_revenue_usd,
-        cast(0 as {{ type_money() }}) as investment_usd, 0 as activity
+        cast(0 as {{ type_money() }}) as investment_usd, 0 as activity, 0 as certifications
     from revenue_spans where first_day <= last_day
     union all
     select partner_id, {{ add_days('last_day', '1') }}, -revenue_usd, -sourced_revenue_usd,
-        cast(0 as {{ type_money() }}), 0
+        cast(0 as {{ type_money() }}), 0, 0
     from revenue_spans where first_day <= last_day
     union all
     select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
-        investment_usd, 0
+        investment_usd, 0, 0
     from investment_spans where first_day <= last_day
     union all
     select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), -investment_usd, 0
+        cast(0 as {{ type_money() }}), -investment_usd, 0, 0
     from investment_spans where first_day <= last_day
     union all
     select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), 1
+        cast(0 as {{ type_money() }}), 1, 0
     from activity_spans where first_day <= last_day
     union all
     select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), -1
+        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), -1, 0
     from activity_spans where first_day <= last_day
+    union all
+    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}), 0, 1
+    from certification_spans where first_day <= last_day
+    union all
+    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
+        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), 0, -1
+    from certification_spans where first_day <= last_day
 ),
 
 daily as (
@@ -144,7 +172,8 @@ daily as (
         sum(revenue_usd) as revenue_usd,
         sum(sourced_revenue_usd) as sourced_revenue_usd,
         sum(investment_usd) as investment_usd,
-        sum(activity) as activity
+        sum(activity) as activity,
+        sum(certifications) as certifications
     from deltas
     group by partner_id, delta_on
 ),
@@ -159,7 +188,8 @@ stream as (
         revenue_usd,
         sourced_revenue_usd,
         investment_usd,
-        activity
+        activity,
+        certifications
     from daily
     union all
     select
@@ -169,6 +199,7 @@ stream as (
         cast(0 as {{ type_money() }}),
         cast(0 as {{ type_money() }}),
         cast(0 as {{ type_money() }}),
+        0,
         0
     from (select distinct partner_id from partner_versions) as partners
     cross join dates
@@ -182,7 +213,8 @@ running as (
         sum(revenue_usd) over running_window as partner_revenue_usd,
         sum(sourced_revenue_usd) over running_window as partner_sourced_revenue_usd,
         sum(investment_usd) over running_window as investment_usd,
-        sum(activity) over running_window as activities
+        sum(activity) over running_window as activities,
+        sum(certifications) over running_window as valid_certifications
     from stream
     window running_window as (
         partition by partner_id order by day_on, is_date
@@ -206,6 +238,13 @@ final as (
             and running.activities > 0,
             false
         ) as is_active,
+        coalesce(
+            partner.enrolled_on <= running.as_of_date
+            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date)
+            and coalesce(partner.program_status, '') <> 'suspended'
+            and running.valid_certifications > 0,
+            false
+        ) as is_qualified,
         running.partner_revenue_usd,
         running.partner_sourced_revenue_usd,
         running.investment_usd

@@ -26,6 +26,7 @@ by_type as (
         as_of_date,
         sum(case when is_enrolled then 1 else 0 end) as enrolled_partners,
         sum(case when is_active then 1 else 0 end) as active_partners,
+        sum(case when is_qualified then 1 else 0 end) as qualified_partners,
         sum(partner_revenue_usd) as partner_revenue_usd,
         sum(investment_usd) as investment_usd
     from partner_days
@@ -38,6 +39,7 @@ grid as (
         types.partner_type,
         coalesce(by_type.enrolled_partners, 0) as enrolled_partners,
         coalesce(by_type.active_partners, 0) as active_partners,
+        coalesce(by_type.qualified_partners, 0) as qualified_partners,
         coalesce(by_type.partner_revenue_usd, 0) as partner_revenue_usd,
         coalesce(by_type.investment_usd, 0) as investment_usd
     from dates
@@ -63,6 +65,7 @@ final as (
         cast(grid.enrolled_partners as {{ dbt.type_bigint() }}) as enrolled_partners,
         cast(grid.active_partners as {{ dbt.type_bigint() }}) as active_partners,
         {{ safe_divide('grid.active_partners', 'grid.enrolled_partners') }} as active_ratio,
+        cast(grid.qualified_partners as {{ dbt.type_bigint() }}) as qualified_partners,
         {{ as_double('grid.partner_revenue_usd') }} as partner_revenue_usd,
         {{ as_double('grid.investment_usd') }} as investment_usd,
         {{ safe_divide('grid.enrolled_partners', 'totals.enrolled_partners') }}
