@@ -39,6 +39,10 @@ CHARTS = {
     "chart-trend-partner_revenue_usd_in_month",
     "chart-trend-investment_usd_in_month",
     "chart-trend-roi_multiple_trailing_365d",
+    "chart-history-enrolled_partners",
+    "chart-history-qualified_partners",
+    "chart-history-partner_revenue_usd",
+    "chart-history-investment_usd",
     "chart-uncovered-cells",
     "chart-segment-gaps",
     "chart-partner-concentration",
@@ -254,6 +258,36 @@ def test_null_figures_show_na(refreshed, tmp_path):
     assert html.count('<div class="kpi kpi-na"') == len(figures)
     assert "<title>Partner strategy report · n/a</title>" in html
     assert set(specs_of(html)) == CHARTS  # charts still draw, with "n/a" labels
+
+
+def test_history_shows_the_last_date_of_each_month_of_the_last_12_months(refreshed, tmp_path):
+    """Of 2024-01-31, 2025-01-15, 2025-01-31 and 2025-02-10, the history section shows
+    2025-01-31 (January's last date) and 2025-02-10 (the latest): 2024-01-31 is more than 365
+    days before 2025-02-10."""
+    from orchestration.report import data as report_data
+
+    serving = _copy_serving(refreshed[1] / "serving.duckdb", tmp_path / "history.duckdb", "")
+    con = duckdb.connect(str(serving))
+    con.execute("delete from marts.mart_partner_type_history")
+    for day, enrolled in [
+        ("2024-01-31", 1),
+        ("2025-01-15", 2),
+        ("2025-01-31", 3),
+        ("2025-02-10", 4),
+    ]:
+        con.execute(
+            "insert into marts.mart_partner_type_history (as_of_date, partner_type, "
+            "enrolled_partners) values (?, 'reseller', ?)",
+            [day, enrolled],
+        )
+    con.close()
+    rows = report_data.load(serving)["history"]
+    assert [(str(r["as_of_date"]), str(r["month"]), r["enrolled_partners"]) for r in rows] == [
+        ("2025-01-31", "2025-01-01", 3),
+        ("2025-02-10", "2025-02-01", 4),
+    ]
+    html = build_report(serving, tmp_path / "out").read_text(encoding="utf-8")
+    assert "(2 dates, 2025-01-31 to 2025-02-10)" in html
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,7 @@ def render(
             sections_partners.alignment(page, data, d),
             sections_partners.productivity(page, data, d),
             sections_partners.trends(page, data, d),
+            sections_partners.history(page, data, d),
             sections.gaps(page, data, d),
             sections_diagnostics.diagnostics(page, data, d),
         ]

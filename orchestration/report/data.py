@@ -69,6 +69,24 @@ QUERIES: dict[str, str] = {
             investment_usd_in_month, roi_multiple_trailing_365d
         from {M}.mart_productivity_monthly
         order by month, partner_type""",
+    # the history's last date of each month, over the 12 months to its latest date
+    "history": f"""
+        with latest as (
+            select max(as_of_date) as last_date from {M}.mart_partner_type_history
+        ),
+        month_dates as (
+            select max(history.as_of_date) as as_of_date
+            from {M}.mart_partner_type_history as history, latest
+            where history.as_of_date > latest.last_date - interval 365 day
+            group by date_trunc('month', history.as_of_date)
+        )
+        select history.partner_type, history.as_of_date,
+            cast(date_trunc('month', history.as_of_date) as date) as month,
+            history.enrolled_partners, history.active_partners, history.qualified_partners,
+            history.partner_revenue_usd, history.investment_usd
+        from {M}.mart_partner_type_history as history
+        join month_dates using (as_of_date)
+        order by history.as_of_date, history.partner_type""",
     # triggered alerts first, the most severe first
     "alerts": f"""
         select * from {M}.mart_strategy_alerts
@@ -117,7 +135,7 @@ QUERIES: dict[str, str] = {
 }
 # Queries of marts added later (strategy diagnostics): an older serving file without them
 # shows "n/a" in their place rather than failing the report.
-OPTIONAL = {"alerts", "concentration", "concentration_total", "diagnostics_by_type"}
+OPTIONAL = {"alerts", "concentration", "concentration_total", "diagnostics_by_type", "history"}
 
 
 Row = dict[str, Any]

@@ -77,6 +77,7 @@ def header(data: ReportData) -> str:
         ("alignment", "Execution & stage fit"),
         ("productivity", "Productivity"),
         ("trends", "Trends"),
+        ("history", "History"),
         ("gaps", "Coverage gaps"),
         ("diagnostics", "Diagnostics"),
     ]

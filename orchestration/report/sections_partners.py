@@ -231,6 +231,38 @@ def trends(page: Page, data: ReportData, d: Definitions) -> str:
     return section("trends", "Monthly trends", intro, howto, *cards)
 
 
+def history(page: Page, data: ReportData, d: Definitions) -> str:
+    m = "mart_partner_type_history"
+    rows = data["history"]
+    types = ordered((r["partner_type"] for r in rows), PARTNER_TYPES)
+    measures = [
+        ("enrolled_partners", "Enrolled partners", "int"),
+        ("qualified_partners", "Qualified partners", "int"),
+        ("partner_revenue_usd", "Partner revenue in the window (USD)", "usd"),
+        ("investment_usd", "Investment in the window (USD)", "usd"),
+    ]
+    cards = [
+        page.chart(
+            f"chart-history-{col}",
+            f"{label}, as the sources stood at each month's last date",
+            charts.trend(rows, types, col, kind, label),
+        )
+        for col, label, kind in measures
+    ]
+    howto = how_to_read([(label, d.column(m, c)) for c, label, _ in measures], d.model(m))
+    dates = sorted({r["as_of_date"] for r in rows})
+    if dates:
+        intro = (
+            f"The partner types over the last 12 months of the history ({len(dates)} dates, "
+            f"{fmt.day(dates[0])} to {fmt.day(dates[-1])}): each point is what the source "
+            "systems said on its date, as that night published it; later extracts do not move "
+            "it. The history grows by a date each night."
+        )
+    else:
+        intro = "The history holds no date yet: the next refresh adds its as-of date."
+    return section("history", "History: as the sources stood", intro, howto, *cards)
+
+
 def charts_months(monthly: list[Row]) -> list[Row]:
     """The months from the first one with any activity, revenue or investment (a long idle
     history before the program started would flatten the lines)."""
