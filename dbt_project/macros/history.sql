@@ -55,3 +55,15 @@
         bounds.last_date
     ) as last_day
 {%- endmacro %}
+
+{#- The columns every stg_<entity>_history model takes from raw.<entity>_history beside the
+    entity's own: when the version was recorded and current, and what orders a key's versions
+    (the loader's `_source_file`, `_source_row` and `_load_id`, renamed). -#}
+{% macro version_columns() -%}
+        updated_at,
+        valid_from,
+        valid_to,
+        _source_file as source_file,
+        _source_row as source_row,
+        _load_id as load_id
+{%- endmacro %}

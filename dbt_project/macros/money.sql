@@ -1,5 +1,6 @@
-{#- A deal's amount in USD (SPEC §5 amount_usd): the amount itself when in USD, else the
-    amount times the currency's rate for the FX month (int_fx_monthly.usd_per_unit). -#}
+{#- An amount in USD (SPEC §5 amount_usd, and an incentive's investment): the amount itself
+    when in USD, else the amount times the currency's rate for the FX month
+    (int_fx_monthly.usd_per_unit). -#}
 {% macro amount_usd(amount, currency, usd_per_unit) -%}
     cast(
         case

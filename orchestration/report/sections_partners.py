@@ -208,22 +208,13 @@ def productivity(page: Page, data: ReportData, d: Definitions) -> str:
 def trends(page: Page, data: ReportData, d: Definitions) -> str:
     m = "mart_productivity_monthly"
     monthly = charts_months(data["monthly"])
-    types = ordered((r["partner_type"] for r in monthly), PARTNER_TYPES)
     measures = [
         ("active_partners", "Active partners", "int"),
         ("partner_revenue_usd_in_month", "Partner revenue in the month (USD)", "usd"),
         ("investment_usd_in_month", "Investment in the month (USD)", "usd"),
         ("roi_multiple_trailing_365d", "ROI multiple, trailing 365 days", "x"),
     ]
-    cards = [
-        page.chart(
-            f"chart-trend-{col}",
-            f"{label} by month",
-            charts.trend(monthly, types, col, kind, label),
-        )
-        for col, label, kind in measures
-    ]
-    howto = how_to_read([(label, d.column(m, c)) for c, label, _ in measures], d.model(m))
+    cards, howto = trend_cards(page, d, m, monthly, measures, "trend", " by month")
     intro = "The productivity measures over time, one line per partner type."
     to_date = [r["period_end"] for r in monthly if r["is_month_to_date"]]
     if to_date:
@@ -234,22 +225,15 @@ def trends(page: Page, data: ReportData, d: Definitions) -> str:
 def history(page: Page, data: ReportData, d: Definitions) -> str:
     m = "mart_partner_type_history"
     rows = data["history"]
-    types = ordered((r["partner_type"] for r in rows), PARTNER_TYPES)
     measures = [
         ("enrolled_partners", "Enrolled partners", "int"),
         ("qualified_partners", "Qualified partners", "int"),
         ("partner_revenue_usd", "Partner revenue in the window (USD)", "usd"),
         ("investment_usd", "Investment in the window (USD)", "usd"),
     ]
-    cards = [
-        page.chart(
-            f"chart-history-{col}",
-            f"{label}, as the sources stood at each month's last date",
-            charts.trend(rows, types, col, kind, label),
-        )
-        for col, label, kind in measures
-    ]
-    howto = how_to_read([(label, d.column(m, c)) for c, label, _ in measures], d.model(m))
+    cards, howto = trend_cards(
+        page, d, m, rows, measures, "history", ", as the sources stood at each month's last date"
+    )
     dates = sorted({r["as_of_date"] for r in rows})
     if dates:
         intro = (
@@ -261,6 +245,31 @@ def history(page: Page, data: ReportData, d: Definitions) -> str:
     else:
         intro = "The history holds no date yet: the next refresh adds its as-of date."
     return section("history", "History: as the sources stood", intro, howto, *cards)
+
+
+def trend_cards(
+    page: Page,
+    d: Definitions,
+    mart: str,
+    rows: list[Row],
+    measures: list[tuple[str, str, str]],
+    prefix: str,
+    caption: str,
+) -> tuple[list[str], str]:
+    """One line chart per (column, label, format) of `measures` over the rows' months, a line
+    per partner type (chart ids `chart-<prefix>-<column>`, titles `<label><caption>`), and
+    their "how to read this"."""
+    types = ordered((r["partner_type"] for r in rows), PARTNER_TYPES)
+    cards = [
+        page.chart(
+            f"chart-{prefix}-{col}",
+            f"{label}{caption}",
+            charts.trend(rows, types, col, kind, label),
+        )
+        for col, label, kind in measures
+    ]
+    howto = how_to_read([(label, d.column(mart, c)) for c, label, _ in measures], d.model(mart))
+    return cards, howto
 
 
 def charts_months(monthly: list[Row]) -> list[Row]:

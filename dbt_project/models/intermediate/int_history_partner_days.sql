@@ -61,19 +61,43 @@ partner_deals as (
     where {{ is_partner_deal('v.partner_id', 'v.deal_source') }}
 ),
 
+-- Each span is a run of as-of dates on which a fact counts for a partner, with what it adds
+-- there: won revenue, investment, an activity, a valid certification.
+
 -- won revenue: a won partner deal counts from its close for W days, while its version is
 -- current
 revenue_spans as (
     select
         v.partner_id,
+        {{ window_span('v.closed_on') }},
         v.amount_usd as revenue_usd,
         case when v.deal_source = 'partner_sourced' then v.amount_usd else 0 end
             as sourced_revenue_usd,
-        {{ window_span('v.closed_on') }}
+        cast(0 as {{ type_money() }}) as investment_usd,
+        0 as activity,
+        0 as certifications
     from partner_deals as v
     cross join params
     cross join bounds
     where v.is_won
+),
+
+investment_spans as (
+    select
+        v.partner_id,
+        {{ window_span('v.approved_on') }},
+        cast(0 as {{ type_money() }}) as revenue_usd,
+        cast(0 as {{ type_money() }}) as sourced_revenue_usd,
+        {{ amount_usd('v.amount', 'v.currency', 'fx.usd_per_unit') }} as investment_usd,
+        0 as activity,
+        0 as certifications
+    from incentive_versions as v
+    cross join params
+    cross join bounds
+    left join fx
+        on v.currency = fx.currency
+        and {{ month_start('v.approved_on') }} = fx.fx_month
+    where v.status in ('approved', 'paid') and v.approved_on is not null
 ),
 
 -- activity (SPEC §5 active): a partner deal registered, or won, in the window
@@ -90,29 +114,15 @@ activity_events as (
 activity_spans as (
     select
         v.partner_id,
-        {{ window_span('v.event_on') }}
+        {{ window_span('v.event_on') }},
+        cast(0 as {{ type_money() }}) as revenue_usd,
+        cast(0 as {{ type_money() }}) as sourced_revenue_usd,
+        cast(0 as {{ type_money() }}) as investment_usd,
+        1 as activity,
+        0 as certifications
     from activity_events as v
     cross join params
     cross join bounds
-),
-
-investment_spans as (
-    select
-        v.partner_id,
-        cast(
-            case
-                when v.currency = 'USD' then v.amount
-                else cast(v.amount as decimal(38, 2)) * fx.usd_per_unit
-            end as {{ type_money() }}
-        ) as investment_usd,
-        {{ window_span('v.approved_on') }}
-    from incentive_versions as v
-    cross join params
-    cross join bounds
-    left join fx
-        on v.currency = fx.currency
-        and {{ month_start('v.approved_on') }} = fx.fx_month
-    where v.status in ('approved', 'paid') and v.approved_on is not null
 ),
 
 -- a valid certification (SPEC §5 qualified): earned on or before the date and not expired on
@@ -125,44 +135,50 @@ certification_spans as (
             coalesce({{ add_days('v.expires_on', '-1') }}, bounds.last_date),
             coalesce({{ add_days('v.next_valid_on', '-1') }}, bounds.last_date),
             bounds.last_date
-        ) as last_day
+        ) as last_day,
+        cast(0 as {{ type_money() }}) as revenue_usd,
+        cast(0 as {{ type_money() }}) as sourced_revenue_usd,
+        cast(0 as {{ type_money() }}) as investment_usd,
+        0 as activity,
+        1 as certifications
     from certification_versions as v
     cross join bounds
     where v.earned_on is not null
 ),
 
+spans as (
+    select * from revenue_spans
+    union all
+    select * from investment_spans
+    union all
+    select * from activity_spans
+    union all
+    select * from certification_spans
+),
+
+-- a span adds at its first day and takes back the day after its last
 deltas as (
-    select partner_id, first_day as delta_on, revenue_usd, sourced_revenue_usd,
-        cast(0 as {{ type_money() }}) as investment_usd, 0 as activity, 0 as certifications
-    from revenue_spans where first_day <= last_day
+    select
+        partner_id,
+        first_day as delta_on,
+        revenue_usd,
+        sourced_revenue_usd,
+        investment_usd,
+        activity,
+        certifications
+    from spans
+    where first_day <= last_day
     union all
-    select partner_id, {{ add_days('last_day', '1') }}, -revenue_usd, -sourced_revenue_usd,
-        cast(0 as {{ type_money() }}), 0, 0
-    from revenue_spans where first_day <= last_day
-    union all
-    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
-        investment_usd, 0, 0
-    from investment_spans where first_day <= last_day
-    union all
-    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), -investment_usd, 0, 0
-    from investment_spans where first_day <= last_day
-    union all
-    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), 1, 0
-    from activity_spans where first_day <= last_day
-    union all
-    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), -1, 0
-    from activity_spans where first_day <= last_day
-    union all
-    select partner_id, first_day, cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), 0, 1
-    from certification_spans where first_day <= last_day
-    union all
-    select partner_id, {{ add_days('last_day', '1') }}, cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}), cast(0 as {{ type_money() }}), 0, -1
-    from certification_spans where first_day <= last_day
+    select
+        partner_id,
+        {{ add_days('last_day', '1') }},
+        -revenue_usd,
+        -sourced_revenue_usd,
+        -investment_usd,
+        -activity,
+        -certifications
+    from spans
+    where first_day <= last_day
 ),
 
 daily as (

@@ -26,12 +26,8 @@ final as (
         incentives.paid_on,
         incentives.amount,
         incentives.currency,
-        cast(
-            case
-                when incentives.currency = 'USD' then incentives.amount
-                else cast(incentives.amount as decimal(38, 2)) * fx.usd_per_unit
-            end as {{ type_money() }}
-        ) as amount_usd,
+        {{ amount_usd('incentives.amount', 'incentives.currency', 'fx.usd_per_unit') }}
+            as amount_usd,
         incentives.status in ('approved', 'paid') as is_investment,
         -- the first matching category, in the order of SPEC §5
         case

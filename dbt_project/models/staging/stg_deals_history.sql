@@ -13,12 +13,7 @@ renamed as (
         closed_on,
         amount,
         currency,
-        updated_at,
-        valid_from,
-        valid_to,
-        _source_file as source_file,
-        _source_row as source_row,
-        _load_id as load_id
+        {{ version_columns() }}
     from source
 )
 

@@ -10,12 +10,7 @@ renamed as (
         currency,
         status,
         approved_on,
-        updated_at,
-        valid_from,
-        valid_to,
-        _source_file as source_file,
-        _source_row as source_row,
-        _load_id as load_id
+        {{ version_columns() }}
     from source
 )
 

@@ -11,12 +11,7 @@ renamed as (
         hq_country,
         enrolled_on,
         terminated_on,
-        updated_at,
-        valid_from,
-        valid_to,
-        _source_file as source_file,
-        _source_row as source_row,
-        _load_id as load_id
+        {{ version_columns() }}
     from source
 )
 
