@@ -54,6 +54,15 @@ class Settings:
     # costs ≈ 2 s of a 15 s dbt build at SF1; dbt's info events reach the Dagster run log either
     # way, and each model's SQL is in <warehouse>/dbt_target/run/.
     dbt_log_file_level: str = "none"
+    # PSW_HISTORY_FROM / PSW_HISTORY_TO: the as-of dates whose history this refresh computes
+    # (docs/contract.md §10); None means D.
+    history_from: date | None = None
+    history_to: date | None = None
+
+    @property
+    def history_range(self) -> tuple[date, date]:
+        """The first and last as-of date of the history this refresh computes."""
+        return (self.history_from or self.as_of_date, self.history_to or self.as_of_date)
 
     @property
     def spark_dir(self) -> Path:
@@ -94,6 +103,8 @@ class Settings:
             "PSW_DUCKDB_TEMP_DIR": str(self.temp_dir),
             "PSW_DBT_TARGET": self.dbt_target,
             "PSW_SPARK_DIR": str(self.spark_dir),
+            "PSW_HISTORY_FROM": self.history_range[0].isoformat(),
+            "PSW_HISTORY_TO": self.history_range[1].isoformat(),
         }
 
     def duckdb_config(self) -> dict[str, str | int]:
@@ -115,15 +126,17 @@ def _path(env: Mapping[str, str], name: str, default: str) -> Path:
 
 
 def _as_of(env: Mapping[str, str]) -> date:
-    raw = env.get("PSW_AS_OF_DATE", "").strip()
+    return _date(env, "PSW_AS_OF_DATE") or date.today()
+
+
+def _date(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name, "").strip()
     if not raw:
-        return date.today()
+        return None
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise SettingsError(
-            f"PSW_AS_OF_DATE={raw!r} is not a date: use the ISO form YYYY-MM-DD"
-        ) from exc
+        raise SettingsError(f"{name}={raw!r} is not a date: use the ISO form YYYY-MM-DD") from exc
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -172,10 +185,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ) from exc
     if window is not None and window <= 0:
         raise SettingsError("PSW_ACTIVITY_WINDOW_DAYS must be a positive number of days")
+    as_of = _as_of(env)
+    history_from = _date(env, "PSW_HISTORY_FROM")
+    history_to = _date(env, "PSW_HISTORY_TO")
+    if (history_from or as_of) > (history_to or as_of):
+        raise SettingsError(
+            f"PSW_HISTORY_FROM ({history_from or as_of}) is after PSW_HISTORY_TO "
+            f"({history_to or as_of}); unset, each is the as-of date"
+        )
+    if history_to is not None and history_to > as_of:
+        raise SettingsError(
+            f"PSW_HISTORY_TO ({history_to}) is after the as-of date ({as_of}): the sources are "
+            "not known yet on a later date"
+        )
     return Settings(
         landing_dir=_path(env, "PSW_LANDING_DIR", "data/landing"),
         warehouse_dir=_path(env, "PSW_WAREHOUSE_DIR", "data/warehouse"),
-        as_of_date=_as_of(env),
+        as_of_date=as_of,
         timezone=env.get("PSW_TIMEZONE", "UTC") or "UTC",
         duckdb_memory_limit=env.get("PSW_DUCKDB_MEMORY_LIMIT", "4GB") or "4GB",
         duckdb_threads=threads,
@@ -187,6 +213,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dbt_target=dbt_target,
         quality_reuse=reuse_raw in ("1", "true", "yes"),
         dbt_log_file_level=dbt_log_raw,
+        history_from=history_from,
+        history_to=history_to,
     )
 
 

@@ -5,6 +5,7 @@ under defs/ do not import each other, and the instance configuration in dagster.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import os
 import subprocess
@@ -139,6 +140,21 @@ def test_settings_from_the_environment(tmp_path):
     assert load_settings({"PSW_DBT_LOG_FILE_LEVEL": "Debug"}).dbt_log_file_level == "debug"
     with pytest.raises(SettingsError, match="PSW_DBT_LOG_FILE_LEVEL='verbose' is not one of"):
         load_settings({"PSW_DBT_LOG_FILE_LEVEL": "verbose"})
+
+
+def test_the_history_range_defaults_to_d_and_refuses_a_reversed_range():
+    d = {"PSW_AS_OF_DATE": "2025-12-31"}
+    assert load_settings(d).history_range == (dt.date(2025, 12, 31), dt.date(2025, 12, 31))
+    assert load_settings(d).dbt_env()["PSW_HISTORY_FROM"] == "2025-12-31"
+    backfill = load_settings({**d, "PSW_HISTORY_FROM": "2025-01-01"})
+    assert backfill.history_range == (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert backfill.dbt_env()["PSW_HISTORY_TO"] == "2025-12-31"
+    with pytest.raises(SettingsError, match=r"PSW_HISTORY_FROM \(2026-01-05\) is after"):
+        load_settings({**d, "PSW_HISTORY_FROM": "2026-01-05"})
+    with pytest.raises(SettingsError, match=r"PSW_HISTORY_TO \(2026-01-01\) is after the as-of"):
+        load_settings({**d, "PSW_HISTORY_TO": "2026-01-01"})
+    with pytest.raises(SettingsError, match="PSW_HISTORY_TO='June' is not a date"):
+        load_settings({**d, "PSW_HISTORY_TO": "June"})
 
 
 def test_engine_selects_the_dbt_output(tmp_path):

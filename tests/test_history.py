@@ -146,3 +146,36 @@ def test_a_warehouse_without_history_starts_it_from_the_current_rows(build_db, l
     ensure_tables(build_db, list(ENTITIES.values()))
     assert history(build_db) == [("P1", "silver", "2.csv", ts("2024-02-01"), None)]
     assert_current_is_last_version(build_db)
+
+
+def test_a_recomputed_date_is_changed_only_when_a_figure_differs():
+    """history_changes.compare: a column added to the mart since, or a new label, changes no
+    stored date; a figure that differs does; a date without rows is added."""
+    from datetime import date
+
+    from orchestration.warehouse.history_changes import compare
+
+    d1, d2, d3 = date(2025, 6, 30), date(2025, 7, 1), date(2025, 7, 2)
+    before = {
+        d1: {"reseller": {"enrolled_partners": 3, "partner_revenue_usd": 8000.0}},
+        d2: {"reseller": {"enrolled_partners": 3, "partner_revenue_usd": 8000.0}},
+    }
+    after = {
+        # qualified_partners is new since d1 was stored
+        d1: {
+            "reseller": {
+                "enrolled_partners": 3,
+                "partner_revenue_usd": 8000.0,
+                "qualified_partners": 2,
+            }
+        },
+        d2: {"reseller": {"enrolled_partners": 3, "partner_revenue_usd": 8700.0}},
+        d3: {"reseller": {"enrolled_partners": 2, "partner_revenue_usd": 8700.0}},
+    }
+    changes = compare(before, after)
+    assert (changes.computed, changes.added, changes.changed) == ([d1, d2, d3], [d3], [d2])
+    assert changes.metadata() == {
+        "history_dates_computed": 3,
+        "history_dates_added": ["2025-07-02"],
+        "history_dates_changed": ["2025-07-01"],
+    }

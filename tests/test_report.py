@@ -261,9 +261,9 @@ def test_null_figures_show_na(refreshed, tmp_path):
 
 
 def test_history_shows_the_last_date_of_each_month_of_the_last_12_months(refreshed, tmp_path):
-    """Of 2024-01-31, 2025-01-15, 2025-01-31 and 2025-02-10, the history section shows
-    2025-01-31 (January's last date) and 2025-02-10 (the latest): 2024-01-31 is more than 365
-    days before 2025-02-10."""
+    """Of 2024-01-31, 2024-02-29, 2025-01-15, 2025-01-31 and 2025-02-10, the history section
+    shows 2025-01-31 (January's last date) and 2025-02-10 (the latest): the 12 calendar months
+    to 2025-02-10 start in March 2024."""
     from orchestration.report import data as report_data
 
     serving = _copy_serving(refreshed[1] / "serving.duckdb", tmp_path / "history.duckdb", "")
@@ -271,6 +271,7 @@ def test_history_shows_the_last_date_of_each_month_of_the_last_12_months(refresh
     con.execute("delete from marts.mart_partner_type_history")
     for day, enrolled in [
         ("2024-01-31", 1),
+        ("2024-02-29", 9),
         ("2025-01-15", 2),
         ("2025-01-31", 3),
         ("2025-02-10", 4),

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from orchestration.ingest.contract import ENTITIES
+from orchestration.settings import environment
 from tests.conftest import query_dicts, write_csv
 from tests.fixtures import diagnostics
 
@@ -123,11 +125,25 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
 
     outcome = job_runner.run(landing, root / "fresh", seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
+
+    # the first warehouse computes D1 to D2 again
+    with environment({"PSW_HISTORY_FROM": D1.isoformat(), "PSW_HISTORY_TO": D2.isoformat()}):
+        outcome = job_runner.run(landing, warehouse, seeds, as_of=D2.isoformat())
+    assert outcome.success, outcome.summary()
+    with job_runner.environment(), dg.DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "mart_partner_type_history"])
+        )
+    assert event is not None and event.run_id == outcome.run_id
     return {
         "first": first,
         "first_marts": first_marts,
         "second": second,
         "fresh": history(root / "fresh"),
+        "recomputed": history(warehouse),
+        "recomputed_metadata": {
+            k: v.value for k, v in event.asset_materialization.metadata.items()
+        },
     }
 
 
@@ -178,3 +194,22 @@ def test_a_fresh_warehouse_computes_d1_from_the_versions_current_at_d1(nights):
             assert figures(row) == figures(first[key]), key
     assert first[(D1, "oem")]["partner_revenue_usd"] == 400
     assert fresh[(D1, "oem")]["partner_revenue_usd"] == 700
+
+
+def test_computing_stored_dates_again_says_which_changed(nights):
+    """D1 to D2 computed again on the first warehouse: D1 takes in D16's late version (oem
+    revenue 400 → 700) and is named as changed; the 30 days of July before D2 are added; D2,
+    computed from the same versions, is unchanged."""
+    recomputed, fresh = nights["recomputed"], nights["fresh"]
+    assert {k: figures(v) for k, v in recomputed.items() if k[0] == D1} == {
+        k: figures(v) for k, v in fresh.items()
+    }
+    assert recomputed[(D1, "oem")]["partner_revenue_usd"] == 700
+    assert {k: figures(v) for k, v in recomputed.items() if k[0] == D2} == {
+        k: figures(v) for k, v in nights["second"].items() if k[0] == D2
+    }
+    meta = nights["recomputed_metadata"]
+    july = [(D1 + dt.timedelta(days=n)).isoformat() for n in range(1, 31)]
+    assert meta["history_dates_computed"] == 32
+    assert meta["history_dates_changed"] == [D1.isoformat()]
+    assert meta["history_dates_added"] == july

@@ -69,15 +69,16 @@ QUERIES: dict[str, str] = {
             investment_usd_in_month, roi_multiple_trailing_365d
         from {M}.mart_productivity_monthly
         order by month, partner_type""",
-    # the history's last date of each month, over the 12 months to its latest date
+    # the history's last date of each month, over the 12 calendar months to its latest date
     "history": f"""
         with latest as (
-            select max(as_of_date) as last_date from {M}.mart_partner_type_history
+            select date_trunc('month', max(as_of_date)) as last_month
+            from {M}.mart_partner_type_history
         ),
         month_dates as (
             select max(history.as_of_date) as as_of_date
             from {M}.mart_partner_type_history as history, latest
-            where history.as_of_date > latest.last_date - interval 365 day
+            where date_trunc('month', history.as_of_date) > latest.last_month - interval 12 month
             group by date_trunc('month', history.as_of_date)
         )
         select history.partner_type, history.as_of_date,

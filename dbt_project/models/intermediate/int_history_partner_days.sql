@@ -196,7 +196,7 @@ daily as (
 
 -- each partner's changes and each partner-date in one stream: a date's running totals add up
 -- every change on or before it (a day's changes sort before the date itself)
-stream as (
+changes_and_dates as (
     select
         partner_id,
         delta_on as day_on,
@@ -231,7 +231,7 @@ running as (
         sum(investment_usd) over running_window as investment_usd,
         sum(activity) over running_window as activities,
         sum(certifications) over running_window as valid_certifications
-    from stream
+    from changes_and_dates
     window running_window as (
         partition by partner_id order by day_on, is_date
         rows between unbounded preceding and current row

@@ -21,6 +21,7 @@ from orchestration.names import (
 )
 from orchestration.settings import environment
 from orchestration.warehouse.dbt_project import manifest_path
+from orchestration.warehouse.history_changes import HISTORY_MART, Rows, compare, stored_rows
 from orchestration.warehouse.resources import Warehouse
 from orchestration.warehouse.spark_mirror import mirror_dbt_relations
 
@@ -64,13 +65,17 @@ def dbt_docs_url(unique_id: str) -> str:
     return f"{base}/#!/{kind}/{unique_id}"
 
 
-def with_table_metadata(events: Iterator[Any], manifest: Path, settings: Any) -> Iterator[Any]:
+def with_table_metadata(
+    events: Iterator[Any], manifest: Path, settings: Any, history_before: Rows | None = None
+) -> Iterator[Any]:
     """dbt's events, each model's and seed's Output with row count, column schema and docs link.
 
     The dbt process holds the build database for writing until it exits (DuckDB allows one
     writer and no reader beside it), so the Outputs are held back and enriched once dbt is done;
     the tests' results, dbt's log and the run's progress still stream as they come. A failing
-    dbt build still records what it did build before the error is raised.
+    dbt build still records what it did build before the error is raised. `history_before`:
+    the history's rows of the dates this refresh computes, as they were before dbt (the mart's
+    output then says which dates were added and which changed).
     """
     held: list[dg.Output] = []
     failure: BaseException | None = None
@@ -85,7 +90,7 @@ def with_table_metadata(events: Iterator[Any], manifest: Path, settings: Any) ->
     if held and settings.engine == "spark":
         mirror_spark_outputs(held, manifest, settings)
     if held:
-        yield from describe_outputs(held, manifest, settings.build_db)
+        yield from describe_outputs(held, manifest, settings, history_before)
     if failure is not None:
         raise failure
 
@@ -120,12 +125,15 @@ def mirror_spark_outputs(outputs: list[dg.Output], manifest_file: Path, settings
 
 
 def describe_outputs(
-    outputs: list[dg.Output], manifest_file: Path, build_db: Path
+    outputs: list[dg.Output],
+    manifest_file: Path,
+    settings: Any,
+    history_before: Rows | None = None,
 ) -> Iterator[dg.Output]:
     nodes = json.loads(manifest_file.read_text())["nodes"]
     described = [(output, _node_of(output, nodes)) for output in outputs]
     relations = [(node["schema"], node["alias"]) for _, node in described if node is not None]
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
         # two queries for every table at once (one per table costs ≈ 1 s for 54 tables)
         columns = table_columns(con, relations)
         counts = row_counts(con, [r for r in relations if r in columns])
@@ -136,6 +144,9 @@ def describe_outputs(
                 yield output
                 continue
             metadata = table_metadata(con, node, columns[relation], counts[relation])
+            if node["name"] == HISTORY_MART and history_before is not None:
+                after = stored_rows(con, *settings.history_range)
+                metadata.update(compare(history_before, after).metadata())
             yield output.with_metadata({**output.metadata, **metadata})
 
 
@@ -244,6 +255,12 @@ def dbt_models(
     args += ["--log-level-file", settings.dbt_log_file_level]
     # dagster-dbt hands the dbt subprocess a copy of this process's environment, where
     # profiles.yml reads the build database and DuckDB limits
+    history_before = None
+    if settings.engine == "duckdb" and settings.build_db.exists():
+        with duckdb.connect(str(settings.build_db), read_only=True) as con:
+            history_before = stored_rows(con, *settings.history_range)
     with environment(settings.dbt_env()):
         invocation = dbt.cli(args, context=context, target_path=target)
-        yield from with_table_metadata(invocation.stream(), target / "manifest.json", settings)
+        yield from with_table_metadata(
+            invocation.stream(), target / "manifest.json", settings, history_before
+        )
