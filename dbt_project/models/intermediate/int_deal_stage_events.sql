@@ -97,17 +97,8 @@ events as (
     from registrations
     where nth = 1
     union all
-    select
-        deal_id,
-        partner_id,
-        is_partner_deal,
-        account_country,
-        event,
-        event_on,
-        registered_on,
-        closed_on,
-        amount_usd
-    from stage_events
+    -- the same columns, in the same order
+    select * from stage_events
 ),
 
 final as (

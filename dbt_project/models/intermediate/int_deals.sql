@@ -42,7 +42,7 @@ final as (
         dated.currency,
         dated.fx_month,
         {{ amount_usd('dated.amount', 'dated.currency', 'fx.usd_per_unit') }} as amount_usd,
-        (dated.stage = 'won' and dated.closed_on is not null) as is_won
+        {{ is_won('dated.stage', 'dated.closed_on') }} as is_won
     from dated
     left join partners on dated.partner_id = partners.partner_id
     left join fx

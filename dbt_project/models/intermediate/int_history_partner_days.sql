@@ -50,7 +50,7 @@ partner_deals as (
         v.deal_source,
         v.registered_on,
         v.closed_on,
-        (v.stage = 'won' and v.closed_on is not null) as is_won,
+        {{ is_won('v.stage', 'v.closed_on') }} as is_won,
         {{ amount_usd('v.amount', 'v.currency', 'fx.usd_per_unit') }} as amount_usd,
         v.valid_on,
         v.next_valid_on
@@ -97,7 +97,7 @@ investment_spans as (
     left join fx
         on v.currency = fx.currency
         and {{ month_start('v.approved_on') }} = fx.fx_month
-    where v.status in ('approved', 'paid') and v.approved_on is not null
+    where {{ is_investment('v.status') }} and v.approved_on is not null
 ),
 
 -- activity (SPEC §5 active): a partner deal registered, or won, in the window
@@ -238,29 +238,16 @@ running as (
     )
 ),
 
-final as (
+at_date as (
     select
         running.partner_id,
         running.as_of_date,
         types.partner_type,
-        coalesce(
-            partner.enrolled_on <= running.as_of_date
-            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date),
-            false
-        ) as is_enrolled,
-        coalesce(
-            partner.enrolled_on <= running.as_of_date
-            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date)
-            and running.activities > 0,
-            false
-        ) as is_active,
-        coalesce(
-            partner.enrolled_on <= running.as_of_date
-            and (partner.terminated_on is null or partner.terminated_on > running.as_of_date)
-            and coalesce(partner.program_status, '') <> 'suspended'
-            and running.valid_certifications > 0,
-            false
-        ) as is_qualified,
+        {{ is_enrolled_at('partner.enrolled_on', 'partner.terminated_on', 'running.as_of_date') }}
+            as is_enrolled,
+        coalesce(partner.program_status, '') <> 'suspended' as is_not_suspended,
+        running.activities,
+        running.valid_certifications,
         running.partner_revenue_usd,
         running.partner_sourced_revenue_usd,
         running.investment_usd
@@ -271,6 +258,20 @@ final as (
         and (partner.next_valid_on is null or running.as_of_date < partner.next_valid_on)
     left join types on partner.partner_type_code = types.type_code
     where running.is_date
+),
+
+final as (
+    select
+        partner_id,
+        as_of_date,
+        partner_type,
+        is_enrolled,
+        is_enrolled and activities > 0 as is_active,
+        is_enrolled and is_not_suspended and valid_certifications > 0 as is_qualified,
+        partner_revenue_usd,
+        partner_sourced_revenue_usd,
+        investment_usd
+    from at_date
 )
 
 select * from final

@@ -28,7 +28,7 @@ final as (
         incentives.currency,
         {{ amount_usd('incentives.amount', 'incentives.currency', 'fx.usd_per_unit') }}
             as amount_usd,
-        incentives.status in ('approved', 'paid') as is_investment,
+        {{ is_investment('incentives.status') }} as is_investment,
         -- the first matching category, in the order of SPEC §5
         case
             when partners.is_strategic then 'strategic'

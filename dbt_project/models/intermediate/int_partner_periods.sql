@@ -73,10 +73,8 @@ flagged as (
         grid.partner_type,
         grid.period_end,
         grid.last_event_on,
-        (
-            grid.enrolled_on <= grid.period_end
-            and (grid.terminated_on is null or grid.terminated_on > grid.period_end)
-        ) as is_enrolled,
+        {{ is_enrolled_at('grid.enrolled_on', 'grid.terminated_on', 'grid.period_end') }}
+            as is_enrolled,
         case
             when first_wins.first_win_on <= grid.period_end then first_wins.first_win_on
         end as first_win_on,
