@@ -38,6 +38,7 @@ MARTS = [
     "mart_partner_type_history",
     "mart_productivity_monthly",
     "mart_strategy_alerts",
+    "mart_strategy_history",
     "mart_strategy_scorecard",
     "mart_vertical_depth",
 ]

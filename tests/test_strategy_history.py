@@ -40,6 +40,18 @@ def history(warehouse: Path) -> dict[tuple[dt.date, str], dict]:
     return {(r["as_of_date"], r["partner_type"]): r for r in rows}
 
 
+def strategy_history(warehouse: Path) -> dict[dt.date, dict]:
+    rows = query_dicts(warehouse / "serving.duckdb", "select * from marts.mart_strategy_history")
+    return {r["as_of_date"]: r for r in rows}
+
+
+def scorecard(warehouse: Path) -> dict:
+    (row,) = query_dicts(
+        warehouse / "serving.duckdb", "select * from marts.mart_strategy_scorecard"
+    )
+    return row
+
+
 def figures(row: dict) -> tuple:
     return tuple(row[c] for c in HISTORY_COLUMNS)
 
@@ -97,6 +109,8 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     outcome = job_runner.run(landing, warehouse, seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
     first = history(warehouse)
+    first_strategy = strategy_history(warehouse)
+    first_scorecard = scorecard(warehouse)
     qualified = query_dicts(
         warehouse / "serving.duckdb",
         "select partner_type, count(*) filter (where is_qualified) as qualified_partners "
@@ -122,6 +136,8 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     outcome = job_runner.run(landing, warehouse, seeds, as_of=D2.isoformat())
     assert outcome.success, outcome.summary()
     second = history(warehouse)
+    second_strategy = strategy_history(warehouse)
+    second_scorecard = scorecard(warehouse)
 
     outcome = job_runner.run(landing, root / "fresh", seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
@@ -130,19 +146,27 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     with environment({"PSW_HISTORY_FROM": D1.isoformat(), "PSW_HISTORY_TO": D2.isoformat()}):
         outcome = job_runner.run(landing, warehouse, seeds, as_of=D2.isoformat())
     assert outcome.success, outcome.summary()
+    metadata = {}
     with job_runner.environment(), dg.DagsterInstance.get() as instance:
-        event = instance.get_latest_materialization_event(
-            dg.AssetKey(["marts", "mart_partner_type_history"])
-        )
-    assert event is not None and event.run_id == outcome.run_id
+        for mart in ("mart_partner_type_history", "mart_strategy_history"):
+            event = instance.get_latest_materialization_event(dg.AssetKey(["marts", mart]))
+            assert event is not None and event.run_id == outcome.run_id
+            metadata[mart] = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     return {
         "first": first,
         "first_marts": first_marts,
         "second": second,
         "fresh": history(root / "fresh"),
         "recomputed": history(warehouse),
-        "recomputed_metadata": {
-            k: v.value for k, v in event.asset_materialization.metadata.items()
+        "recomputed_metadata": metadata["mart_partner_type_history"],
+        "strategy": {
+            "first": first_strategy,
+            "first_scorecard": first_scorecard,
+            "second": second_strategy,
+            "second_scorecard": second_scorecard,
+            "fresh": strategy_history(root / "fresh"),
+            "recomputed": strategy_history(warehouse),
+            "recomputed_metadata": metadata["mart_strategy_history"],
         },
     }
 
@@ -213,3 +237,41 @@ def test_computing_stored_dates_again_says_which_changed(nights):
     assert meta["history_dates_computed"] == 32
     assert meta["history_dates_changed"] == [D1.isoformat()]
     assert meta["history_dates_added"] == july
+
+
+def test_the_strategy_history_of_a_night_is_its_scorecard_and_stays_so(nights):
+    """mart_strategy_history: every column of the scorecard each night published, on the row of
+    its D; night 2 keeps D1's row as night 1 published it."""
+    strategy = nights["strategy"]
+    assert set(strategy["first"]) == {D1}
+    assert strategy["first"][D1] == strategy["first_scorecard"]
+    assert set(strategy["second"]) == {D1, D2}
+    assert strategy["second"][D1] == strategy["first_scorecard"]
+    assert strategy["second"][D2] == strategy["second_scorecard"]
+    # D2 by hand: R3 terminated on 2025-07-01 leaves 2 enrolled resellers; D09 is 5000 now
+    assert strategy["second"][D2]["partner_revenue_usd"] - strategy["first"][D1][
+        "partner_revenue_usd"
+    ] == pytest.approx(3000 + 300)
+
+
+def test_a_fresh_warehouse_backfills_the_strategy_row_of_d1(nights):
+    """A fresh warehouse with every file computes D1's row from the versions current at D1:
+    night 1's scorecard, except that D16's late version (400 → 700, updated before D1) is
+    current at D1 now, so the partner revenue is 300 higher; a recomputation of D1 on the first
+    warehouse gets the same row and names D1 as changed."""
+    strategy = nights["strategy"]
+    published, fresh = strategy["first_scorecard"], strategy["fresh"][D1]
+    moved = {
+        "partner_revenue_usd",
+        "partner_sourced_revenue_usd",
+        "partner_revenue_share_of_tam",
+        "roi_multiple",
+    }
+    assert {k: v for k, v in fresh.items() if k not in moved} == {
+        k: v for k, v in published.items() if k not in moved
+    }
+    assert fresh["partner_revenue_usd"] - published["partner_revenue_usd"] == pytest.approx(300)
+    assert strategy["recomputed"][D1] == fresh
+    meta = strategy["recomputed_metadata"]
+    assert meta["history_dates_changed"] == [D1.isoformat()]
+    assert meta["history_dates_computed"] == 32

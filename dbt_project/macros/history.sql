@@ -67,3 +67,67 @@
         _source_row as source_row,
         _load_id as load_id
 {%- endmacro %}
+
+{#- Running totals of spans on dates: one row per row of `key_dates` (its `keys` and
+    `as_of_date`) with, for each of `measures`, the sum of the measure over the rows of `spans`
+    with the same keys whose [first_day, last_day] holds the date. Each span adds its measures
+    at first_day and takes them back the day after last_day, so a range of dates costs one
+    ordered pass over the spans' ends and the dates (a day's changes sort before the date).
+    A date no span holds gets 0. -#}
+{% macro span_totals(spans, key_dates, keys, measures) -%}
+    {%- set key_list = keys | join(', ') -%}
+    {%- set key_prefix = (key_list ~ ', ') if keys else '' -%}
+    select
+        {{ key_prefix }}day_on as as_of_date,
+        {%- for measure in measures %}
+        coalesce({{ measure }}, 0) as {{ measure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            {{ key_prefix }}day_on,
+            is_date,
+            {%- for measure in measures %}
+            sum({{ measure }}) over running_window as {{ measure }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from (
+            select
+                {{ key_prefix }}day_on,
+                false as is_date,
+                {%- for measure in measures %}
+                sum({{ measure }}) as {{ measure }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            from (
+                select
+                    {{ key_prefix }}first_day as day_on,
+                    {%- for measure in measures %}
+                    {{ measure }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                from {{ spans }}
+                where first_day <= last_day
+                union all
+                select
+                    {{ key_prefix }}{{ add_days('last_day', '1') }},
+                    {%- for measure in measures %}
+                    -{{ measure }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                from {{ spans }}
+                where first_day <= last_day
+            ) as span_ends
+            group by {{ key_prefix }}day_on
+            union all
+            select
+                {{ key_prefix }}as_of_date,
+                true,
+                {%- for measure in measures %}
+                null{{ ',' if not loop.last }}
+                {%- endfor %}
+            from {{ key_dates }}
+        ) as changes_and_dates
+        window running_window as (
+            {% if keys %}partition by {{ key_list }} {% endif -%}
+            order by day_on, is_date
+            rows between unbounded preceding and current row
+        )
+    ) as running
+    where is_date
+{%- endmacro %}

@@ -2,12 +2,12 @@
     source systems (a version current at the end of the day, SPEC §10), with its type, whether
     it was enrolled and active, and its won revenue and investment in the window (D - W, D],
     each computed from the versions current at the end of D: SPEC §5 with the sources as they
-    were on D.
+    were on D. partner_valid_on names the partner's version (its day) on the date.
 
     Set-based over the whole range: every version of a deal or an incentive counts on the
     as-of dates on which it was current and its fact was in the window, a span of days
-    (window_span); a partner's sums are the running totals of +amount at a span's first day
-    and -amount the day after its last, so a range of dates costs one pass over the versions. -#}
+    (window_span); a partner's sums are the spans' running totals (span_totals), so a range of
+    dates costs one pass over the versions. -#}
 with params as (
     select * from {{ ref('int_params') }}
 ),
@@ -156,86 +156,17 @@ spans as (
     select * from certification_spans
 ),
 
--- a span adds at its first day and takes back the day after its last
-deltas as (
-    select
-        partner_id,
-        first_day as delta_on,
-        revenue_usd,
-        sourced_revenue_usd,
-        investment_usd,
-        activity,
-        certifications
-    from spans
-    where first_day <= last_day
-    union all
-    select
-        partner_id,
-        {{ add_days('last_day', '1') }},
-        -revenue_usd,
-        -sourced_revenue_usd,
-        -investment_usd,
-        -activity,
-        -certifications
-    from spans
-    where first_day <= last_day
-),
-
-daily as (
-    select
-        partner_id,
-        delta_on,
-        sum(revenue_usd) as revenue_usd,
-        sum(sourced_revenue_usd) as sourced_revenue_usd,
-        sum(investment_usd) as investment_usd,
-        sum(activity) as activity,
-        sum(certifications) as certifications
-    from deltas
-    group by partner_id, delta_on
-),
-
--- each partner's changes and each partner-date in one stream: a date's running totals add up
--- every change on or before it (a day's changes sort before the date itself)
-changes_and_dates as (
-    select
-        partner_id,
-        delta_on as day_on,
-        false as is_date,
-        revenue_usd,
-        sourced_revenue_usd,
-        investment_usd,
-        activity,
-        certifications
-    from daily
-    union all
-    select
-        partners.partner_id,
-        dates.as_of_date,
-        true,
-        cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}),
-        cast(0 as {{ type_money() }}),
-        0,
-        0
+partner_dates as (
+    select partners.partner_id, dates.as_of_date
     from (select distinct partner_id from partner_versions) as partners
     cross join dates
 ),
 
 running as (
-    select
-        partner_id,
-        day_on as as_of_date,
-        is_date,
-        sum(revenue_usd) over running_window as partner_revenue_usd,
-        sum(sourced_revenue_usd) over running_window as partner_sourced_revenue_usd,
-        sum(investment_usd) over running_window as investment_usd,
-        sum(activity) over running_window as activities,
-        sum(certifications) over running_window as valid_certifications
-    from changes_and_dates
-    window running_window as (
-        partition by partner_id order by day_on, is_date
-        rows between unbounded preceding and current row
-    )
+    {{ span_totals(
+        'spans', 'partner_dates', ['partner_id'],
+        ['revenue_usd', 'sourced_revenue_usd', 'investment_usd', 'activity', 'certifications']
+    ) }}
 ),
 
 at_date as (
@@ -246,10 +177,11 @@ at_date as (
         {{ is_enrolled_at('partner.enrolled_on', 'partner.terminated_on', 'running.as_of_date') }}
             as is_enrolled,
         coalesce(partner.program_status, '') <> 'suspended' as is_not_suspended,
-        running.activities,
-        running.valid_certifications,
-        running.partner_revenue_usd,
-        running.partner_sourced_revenue_usd,
+        partner.valid_on as partner_valid_on,
+        running.activity as activities,
+        running.certifications as valid_certifications,
+        running.revenue_usd as partner_revenue_usd,
+        running.sourced_revenue_usd as partner_sourced_revenue_usd,
         running.investment_usd
     from running
     inner join partner_versions as partner
@@ -257,7 +189,6 @@ at_date as (
         and partner.valid_on <= running.as_of_date
         and (partner.next_valid_on is null or running.as_of_date < partner.next_valid_on)
     left join types on partner.partner_type_code = types.type_code
-    where running.is_date
 ),
 
 final as (
@@ -265,6 +196,7 @@ final as (
         partner_id,
         as_of_date,
         partner_type,
+        partner_valid_on,
         is_enrolled,
         is_enrolled and activities > 0 as is_active,
         is_enrolled and is_not_suspended and valid_certifications > 0 as is_qualified,

@@ -47,22 +47,12 @@ investment_mix as (
 ),
 
 program as (
-    select
-        count(*) as program_elements,
-        cast(sum(
-            case when nullif(trim(strategic_objective), '') is not null then 1 else 0 end
-        ) as {{ dbt.type_bigint() }}) as elements_with_objective
-    from {{ ref('program_elements') }}
+    {{ program_design_counts() }}
 ),
 
 fit as (
     select
-        sum(case when coalesce(role, '') <> 'avoid' then enrolled_partners else 0 end)
-            as non_avoid_partners,
-        cast(sum(enrolled_partners) as {{ dbt.type_bigint() }}) as enrolled_partners,
-        sum(case when role = 'core' then 1 else 0 end) as core_types,
-        sum(case when role = 'core' and active_partners > 0 then 1 else 0 end)
-            as active_core_types
+        {{ growth_stage_fit_counts() }}
     from {{ ref('mart_growth_stage_fit') }}
 ),
 
@@ -83,40 +73,7 @@ final as (
         params.window_days,
         params.vendor_name,
         params.growth_stage,
-        {{ safe_divide('coverage.covered_accounts', 'coverage.targeted_accounts') }}
-            as coverage_pct,
-        coverage.targeted_accounts,
-        coverage.covered_accounts,
-        productivity.enrolled_partners,
-        qualified.qualified_partners,
-        productivity.active_partners,
-        {{ safe_divide('productivity.active_partners', 'productivity.enrolled_partners') }}
-            as active_ratio,
-        {{ as_double('productivity.partner_revenue_usd') }} as partner_revenue_usd,
-        {{ as_double('productivity.partner_sourced_revenue_usd') }} as partner_sourced_revenue_usd,
-        {{ as_double('tam.targeted_addressable_revenue_usd') }} as targeted_addressable_revenue_usd,
-        {{ safe_divide('productivity.partner_revenue_usd', 'tam.targeted_addressable_revenue_usd') }}
-            as partner_revenue_share_of_tam,
-        {{ as_double('productivity.investment_usd') }} as investment_usd,
-        {{ safe_divide('productivity.partner_sourced_revenue_usd', 'productivity.investment_usd') }}
-            as roi_multiple,
-        productivity.new_customers,
-        {{ safe_divide('productivity.new_customers', 'productivity.all_new_customers') }}
-            as new_customer_share,
-        alignment.composition_alignment_score,
-        alignment.investment_alignment_score,
-        program.program_elements,
-        program.elements_with_objective,
-        {{ safe_divide('program.elements_with_objective', 'program.program_elements') }}
-            as program_design_alignment_pct,
-        parts.non_avoid_partner_share,
-        parts.core_types_active_share,
-        parts.investment_mix_alignment_score,
-        (
-            parts.non_avoid_partner_share
-            + parts.core_types_active_share
-            + parts.investment_mix_alignment_score
-        ) / 3.0 as growth_stage_fit_score
+        {{ scorecard_figures() }}
     from params
     cross join coverage
     cross join tam

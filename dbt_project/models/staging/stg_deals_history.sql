@@ -7,6 +7,7 @@ renamed as (
         deal_id,
         partner_id,
         deal_source,
+        account_id,
         account_country,
         stage,
         registered_on,

@@ -8,7 +8,11 @@ renamed as (
         -- lower-cased canonical type or alias; resolved against the alias seed downstream
         partner_type as partner_type_code,
         program_status,
+        coalesce(is_strategic, false) as is_strategic,
         hq_country,
+        countries_served,
+        segments_served,
+        verticals_served,
         enrolled_on,
         terminated_on,
         {{ version_columns() }}

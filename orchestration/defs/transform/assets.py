@@ -21,7 +21,13 @@ from orchestration.names import (
 )
 from orchestration.settings import environment
 from orchestration.warehouse.dbt_project import manifest_path
-from orchestration.warehouse.history_changes import HISTORY_MART, Rows, compare, stored_rows
+from orchestration.warehouse.history_changes import (
+    HISTORY_MARTS,
+    Rows,
+    compare,
+    stored_history,
+    stored_rows,
+)
 from orchestration.warehouse.resources import Warehouse
 from orchestration.warehouse.spark_mirror import mirror_dbt_relations
 
@@ -66,7 +72,10 @@ def dbt_docs_url(unique_id: str) -> str:
 
 
 def with_table_metadata(
-    events: Iterator[Any], manifest: Path, settings: Any, history_before: Rows | None = None
+    events: Iterator[Any],
+    manifest: Path,
+    settings: Any,
+    history_before: dict[str, Rows] | None = None,
 ) -> Iterator[Any]:
     """dbt's events, each model's and seed's Output with row count, column schema and docs link.
 
@@ -74,8 +83,8 @@ def with_table_metadata(
     writer and no reader beside it), so the Outputs are held back and enriched once dbt is done;
     the tests' results, dbt's log and the run's progress still stream as they come. A failing
     dbt build still records what it did build before the error is raised. `history_before`:
-    the history's rows of the dates this refresh computes, as they were before dbt (the mart's
-    output then says which dates were added and which changed).
+    each history mart's rows of the dates this refresh computes, as they were before dbt (the
+    mart's output then says which dates were added and which changed).
     """
     held: list[dg.Output] = []
     failure: BaseException | None = None
@@ -128,7 +137,7 @@ def describe_outputs(
     outputs: list[dg.Output],
     manifest_file: Path,
     settings: Any,
-    history_before: Rows | None = None,
+    history_before: dict[str, Rows] | None = None,
 ) -> Iterator[dg.Output]:
     nodes = json.loads(manifest_file.read_text())["nodes"]
     described = [(output, _node_of(output, nodes)) for output in outputs]
@@ -144,9 +153,10 @@ def describe_outputs(
                 yield output
                 continue
             metadata = table_metadata(con, node, columns[relation], counts[relation])
-            if node["name"] == HISTORY_MART and history_before is not None:
-                after = stored_rows(con, *settings.history_range)
-                metadata.update(compare(history_before, after).metadata())
+            if node["name"] in HISTORY_MARTS and history_before is not None:
+                after = stored_rows(con, node["name"], *settings.history_range)
+                before = history_before.get(node["name"], {})
+                metadata.update(compare(before, after).metadata())
             yield output.with_metadata({**output.metadata, **metadata})
 
 
@@ -258,7 +268,7 @@ def dbt_models(
     history_before = None
     if settings.engine == "duckdb" and settings.build_db.exists():
         with duckdb.connect(str(settings.build_db), read_only=True) as con:
-            history_before = stored_rows(con, *settings.history_range)
+            history_before = stored_history(con, *settings.history_range)
     with environment(settings.dbt_env()):
         invocation = dbt.cli(args, context=context, target_path=target)
         yield from with_table_metadata(
