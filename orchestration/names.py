@@ -4,7 +4,8 @@ tables, build database, dbt models, publish), the dbt asset key scheme, the nigh
 and its freshness window, and where a dbt project's seeds are."""
 
 import json
-from datetime import timedelta
+import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +22,32 @@ CHANNEL_STRATEGY = "team:channel-strategy"
 
 BUILD_DATABASE = dg.AssetKey(["ingest", "build_database"])
 SERVING_WAREHOUSE = dg.AssetKey(["publish", "serving_warehouse"])
+# the strategy history, partitioned by as-of date (defs/history/assets.py)
+STRATEGY_HISTORY = dg.AssetKey(["history", "strategy_history"])
+HISTORY_JOB = "strategy_history_backfill"
+HISTORY_START_ENV = "PSW_HISTORY_START"
+HISTORY_START_DEFAULT = "2020-01-01"
+
+
+def history_start() -> str:
+    """The first as-of date the history has a partition for (PSW_HISTORY_START)."""
+    raw = os.environ.get(HISTORY_START_ENV, "").strip() or HISTORY_START_DEFAULT
+    try:
+        date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ValueError(
+            f"{HISTORY_START_ENV}={raw!r} is not a date: use the ISO form YYYY-MM-DD"
+        ) from exc
+    return raw
+
+
+# One partition per as-of date, up to today's (the nightly refresh's D is today unless
+# PSW_AS_OF_DATE says otherwise), in the schedule's time zone.
+HISTORY_PARTITIONS = dg.DailyPartitionsDefinition(
+    start_date=history_start(),
+    end_offset=1,
+    timezone=os.environ.get("PSW_TIMEZONE", "UTC") or "UTC",
+)
 
 
 def raw_key(entity: str) -> dg.AssetKey:

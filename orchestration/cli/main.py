@@ -1,4 +1,4 @@
-"""`psw`: the warehouse's command line (generate, refresh, scorecard)."""
+"""`psw`: the warehouse's command line (generate, refresh, history, scorecard)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,37 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         )
         # the run executes in a worker process, retried once if that process dies
         outcome = refresh_in_worker(log_level=args.log_level)
+    print(outcome.summary())
+    return 0 if outcome.success else 1
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    ensure_dagster_env()
+    settings = load_settings()
+    from orchestration.cli.history import run_history
+    from orchestration.cli.refresh import refresh_lock
+    from orchestration.warehouse.writable import ensure_writable
+
+    first, last = args.first, args.last or args.first
+    if first > last:
+        raise SettingsError(f"--from {first} is after --to {last}")
+    if last > settings.as_of_date:
+        raise SettingsError(
+            f"--to {last} is after the as-of date {settings.as_of_date}: the sources are not "
+            "known yet on a later date"
+        )
+    ensure_writable(settings.warehouse_dir)
+    with refresh_lock(settings.warehouse_dir / ".refresh.lock"):
+        days = (last - first).days + 1
+        print(
+            f"computing the history of {first} to {last} ({days} dates) in "
+            f"{settings.warehouse_dir}",
+            flush=True,
+        )
+        try:
+            outcome = run_history(first, last, log_level=args.log_level)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
     print(outcome.summary())
     return 0 if outcome.success else 1
 
@@ -184,6 +215,21 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--as-of", type=_date, help="as-of date D (default PSW_AS_OF_DATE or today)")
     ref.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     ref.set_defaults(func=cmd_refresh)
+
+    hist = sub.add_parser(
+        "history",
+        help="compute and publish the strategy history of a range of dates (a backfill)",
+        description="Backfill history/strategy_history for the as-of dates --from to --to: "
+        "one run of the strategy_history_backfill job, recorded in the Dagster instance as a "
+        "single-run backfill from the UI is. Each date is computed from the source versions "
+        "current at the end of that date, in one dbt pass over the range; the history suites "
+        "gate it; mart_strategy_history and mart_partner_type_history are published, every "
+        "other mart stays as published. Exits 1 if the run failed, 2 on a bad range.",
+    )
+    hist.add_argument("--from", dest="first", type=_date, required=True, help="first as-of date")
+    hist.add_argument("--to", dest="last", type=_date, help="last as-of date (default --from)")
+    hist.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    hist.set_defaults(func=cmd_history)
 
     status = sub.add_parser(
         "status",

@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,17 +258,36 @@ def _write_manifest(folder: Path, manifest: PublishManifest) -> None:
     os.replace(staged, folder / MANIFEST)
 
 
-def _copy_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> int:
-    """Copy build.<schema>.<table> into the new serving file; return its row count."""
-    con.execute(f"create table serving.{schema}.{table} as select * from build.{schema}.{table}")
+def _copy_table(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, source: str = "build"
+) -> int:
+    """Copy <source>.<schema>.<table> into the new serving file; return its row count."""
+    con.execute(f"create table serving.{schema}.{table} as select * from {source}.{schema}.{table}")
     count = con.execute(f"select count(*) from serving.{schema}.{table}").fetchone()
     return int(count[0]) if count else 0
 
 
-def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
+def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = ? and table_schema = ? order by table_name",
+            [catalog, schema],
+        ).fetchall()
+    ]
+
+
+def publish(
+    settings: Settings, run_id: str | None = None, only: Collection[str] | None = None
+) -> PublishResult:
     """Copy every table of schema `marts` and the audit tables from the build database to a
     new publish folder (serving file and Parquet exports), then switch `current` to it. Raises
-    before switching if any step fails; BI then still reads the previous publish, untouched."""
+    before switching if any step fails; BI then still reads the previous publish, untouched.
+
+    `only`: publish these marts from the build database and take every other mart, the audit
+    tables and the as-of date from the current publish, as they were published (a backfill of
+    the history never publishes a mart that a nightly gate refused). Needs a current publish."""
     settings.warehouse_dir.mkdir(parents=True, exist_ok=True)
     remove_leftovers(settings)
     _adopt_old_layout(settings)
@@ -278,22 +298,38 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
     exports.mkdir(parents=True)
     serving = folder / SERVING_FILE
     result = PublishResult(serving_db=settings.serving_db, folder=folder, publish_id=name)
+    base = None
+    as_of_date = settings.as_of_date.isoformat()
+    if only is not None:
+        base = current_publish(settings)
+        if base is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise RuntimeError(
+                f"{settings.warehouse_dir} has no publish yet: run the nightly refresh first"
+            )
+        as_of_date = base.as_of_date or as_of_date
     kv = f"kv_metadata {{{PUBLISH_ID_KEY}: {_quote(name)}, {RUN_ID_KEY}: {_quote(run_id or '')}}}"
     con = duckdb.connect(config={"threads": settings.duckdb_threads})
     try:
         con.execute(f"attach {_quote(settings.build_db)} as build (read_only)")
+        if base is not None:
+            published = publishes_dir(settings) / base.publish_id / SERVING_FILE
+            con.execute(f"attach {_quote(published)} as published (read_only)")
         con.execute(
             f"attach {_quote(serving)} as serving "
             f"(storage_version {_quote(SERVING_STORAGE_VERSION)})"
         )
-        marts = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'build' and table_schema = ? order by table_name",
-                [MART_SCHEMA],
-            ).fetchall()
-        ]
+        marts = _tables(con, "build", MART_SCHEMA)
+        sources = dict.fromkeys(marts, "build")
+        if base is not None:
+            missing = sorted(set(only or ()) - set(marts))
+            if missing:
+                raise RuntimeError(f"{settings.build_db} has no {', '.join(missing)}")
+            sources = {
+                **dict.fromkeys(_tables(con, "published", MART_SCHEMA), "published"),
+                **dict.fromkeys(only or (), "build"),
+            }
+            marts = sorted(sources)
         if not marts:
             raise RuntimeError(
                 f"{settings.build_db} has no tables in schema {MART_SCHEMA}: nothing to publish"
@@ -301,22 +337,26 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
         con.execute(f"create schema serving.{MART_SCHEMA}")
         con.execute(f"create schema serving.{AUDIT_SCHEMA}")
         for mart in marts:
-            result.marts[mart] = _copy_table(con, MART_SCHEMA, mart)
+            result.marts[mart] = _copy_table(con, MART_SCHEMA, mart, sources[mart])
             con.execute(
                 f"copy (select * from serving.{MART_SCHEMA}.{mart}) to "
                 f"{_quote(exports / f'{mart}.parquet')} (format parquet, compression zstd, {kv})"
             )
         for table in AUDIT_TABLES:
-            result.audit[table] = _copy_table(con, AUDIT_SCHEMA, table)
+            result.audit[table] = _copy_table(
+                con, AUDIT_SCHEMA, table, "build" if base is None else "published"
+            )
         con.execute(
             f"create table serving.{AUDIT_SCHEMA}.publish_log as select "
             "cast(? as varchar) as run_id, cast(? as date) as as_of_date, "
             "cast(? as timestamp) as published_at, cast(? as varchar) as publish_id",
-            [run_id, settings.as_of_date, now.replace(tzinfo=None), name],
+            [run_id, as_of_date, now.replace(tzinfo=None), name],
         )
         con.execute("checkpoint serving")
         con.execute("detach serving")
         con.execute("detach build")
+        if base is not None:
+            con.execute("detach published")
     except BaseException:
         con.close()
         shutil.rmtree(folder, ignore_errors=True)
@@ -334,7 +374,7 @@ def publish(settings: Settings, run_id: str | None = None) -> PublishResult:
         PublishManifest(
             publish_id=name,
             run_id=run_id,
-            as_of_date=settings.as_of_date.isoformat(),
+            as_of_date=as_of_date,
             published_at=now.isoformat(),
             previous=previous,
             marts=result.marts,

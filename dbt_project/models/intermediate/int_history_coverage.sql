@@ -4,6 +4,7 @@
     one version form runs (consecutive dates); each run covers the cells of that version's
     served countries (the HQ country when empty), segments and verticals (all when empty), and
     a cell's count on a date is the runs' running total (span_totals). -#}
+{{ config(tags=['history']) }}
 with dates as (
     select * from {{ ref('int_history_dates') }}
 ),

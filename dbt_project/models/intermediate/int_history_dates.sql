@@ -1,5 +1,6 @@
 {#- The as-of dates whose history this run computes (SPEC §10), one row per day: D alone on a
     nightly refresh, the range [history_from, history_to] on a backfill (macros/history.sql). -#}
+{{ config(tags=['history']) }}
 {%- set range = history_range() %}
 with offsets as (
     {{ dbt.generate_series(range[2]) }}

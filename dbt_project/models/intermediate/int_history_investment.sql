@@ -4,6 +4,7 @@
     under the category its partner's state on the date gives it (int_history_partner_states):
     strategic, else acquisition (approved before enrolment), else activation (no partner win
     on or before approval), else development. One row per date and category of the seed. -#}
+{{ config(tags=['history']) }}
 with params as (
     select * from {{ ref('int_params') }}
 ),

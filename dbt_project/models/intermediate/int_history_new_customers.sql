@@ -4,6 +4,7 @@
     (P - W, P]; `new_customers` counts those whose first won deal is a partner deal. An
     account's first win changes only on a day a won deal version of it starts or ends, so it
     is found once per such run of dates, and counted on the run's dates in the window. -#}
+{{ config(tags=['history']) }}
 with params as (
     select * from {{ ref('int_params') }}
 ),

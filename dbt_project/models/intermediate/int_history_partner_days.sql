@@ -8,6 +8,7 @@
     as-of dates on which it was current and its fact was in the window, a span of days
     (window_span); a partner's sums are the spans' running totals (span_totals), so a range of
     dates costs one pass over the versions. -#}
+{{ config(tags=['history']) }}
 with params as (
     select * from {{ ref('int_params') }}
 ),

@@ -4,6 +4,7 @@
     changes only on a day a partner version or a won partner deal's version starts or ends, so
     the runs start at the range's first date and on those days. The investment categories of
     SPEC §5 read it (strategic flag, enrolment, first win). -#}
+{{ config(tags=['history']) }}
 with dates as (
     select * from {{ ref('int_history_dates') }}
 ),

@@ -7,6 +7,7 @@
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
+    tags=['history'],
 ) }}
 with types as (
     select lower(trim(partner_type)) as partner_type from {{ ref('partner_types') }}

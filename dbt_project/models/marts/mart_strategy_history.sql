@@ -7,6 +7,7 @@
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
+    tags=['history'],
 ) }}
 with params as (
     select * from {{ ref('int_params') }}

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
-from orchestration.names import NIGHTLY_JOB
+from orchestration.names import HISTORY_JOB, HISTORY_PARTITIONS, NIGHTLY_JOB, STRATEGY_HISTORY
 
 nightly_refresh = dg.define_asset_job(
     name=NIGHTLY_JOB,
-    selection=dg.AssetSelection.all(),
+    # the partitioned history is computed by dbt with the other models (its partition D is
+    # recorded by publish); the asset itself runs in backfills only
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(STRATEGY_HISTORY),
     description=(
         "Load the new landing files, build and test every dbt model, run the quality gates, "
         "and publish the marts if everything passed."
@@ -27,6 +29,19 @@ nightly_refresh = dg.define_asset_job(
         # left, as the next night would. Every step is safe to repeat (a file loads once).
         "dagster/retry_strategy": "ALL_STEPS",
     },
+)
+
+
+strategy_history_backfill = dg.define_asset_job(
+    name=HISTORY_JOB,
+    selection=dg.AssetSelection.assets(STRATEGY_HISTORY),
+    partitions_def=HISTORY_PARTITIONS,
+    description=(
+        "Compute and publish the strategy history of a range of as-of dates in one run "
+        "(`psw history --from A --to B`, or a backfill of history/strategy_history in the UI)."
+    ),
+    executor_def=dg.in_process_executor,
+    tags={"psw/writer": "build.duckdb"},
 )
 
 

@@ -8,8 +8,10 @@ from orchestration.names import (
     NIGHTLY_FRESHNESS,
     RAW_KEYS,
     SERVING_WAREHOUSE,
+    STRATEGY_HISTORY,
     WRITER_POOL,
     dbt_asset_keys,
+    history_start,
 )
 from orchestration.publish.serving import publish
 from orchestration.warehouse.resources import Warehouse
@@ -51,6 +53,17 @@ def serving_warehouse(
 
     report = build_report(result.serving_db, settings.warehouse_dir / "report")
     context.log.info(f"wrote the strategy report {report}")
+    d = settings.as_of_date.isoformat()
+    if d >= history_start():
+        # dbt computed the history of D with the other models: partition D of the history
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=STRATEGY_HISTORY,
+                partition=d,
+                description=f"the history of {d}, computed and published by the nightly refresh",
+                metadata={"publish_id": result.publish_id, "as_of_date": d},
+            )
+        )
     return dg.MaterializeResult(
         metadata={
             "serving_db": dg.MetadataValue.path(str(result.serving_db)),

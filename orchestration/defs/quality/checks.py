@@ -37,11 +37,11 @@ from orchestration.ingest.reference import register_reference
 from orchestration.ingest.settle import settle_pending_loads
 from orchestration.names import RAW_KEYS as RAW_ASSET_KEYS
 from orchestration.names import WRITER_POOL, dbt_asset_keys, raw_upstream, seeds_dir_of
-from orchestration.quality.gate import GateReport, Target, run_gate
+from orchestration.quality.check_results import check_result
+from orchestration.quality.gate import Target, run_gate
 from orchestration.quality.parameters import gate_parameters
-from orchestration.quality.results import SuiteOutcome
 from orchestration.quality.suites import SuiteFile, load_suites
-from orchestration.settings import EXPECTATIONS_DIR, PROJECT_DIR
+from orchestration.settings import EXPECTATIONS_DIR
 from orchestration.warehouse.resources import Warehouse
 
 RAW_KEYS = set(RAW_ASSET_KEYS)
@@ -90,69 +90,6 @@ def _spec(target: Target) -> dg.AssetCheckSpec:
         description=(target.suite.notes or "")
         + f" Great Expectations suite {target.suite.path.name}; critical expectations block.",
         metadata={"suite_file": dg.MetadataValue.path(str(target.suite.path))},
-    )
-
-
-def _markdown(outcome: SuiteOutcome) -> str:
-    """Every expectation of the suite: result, unexpected rows, what was seen when it failed."""
-    rows = [
-        "| # | expectation | severity | result | unexpected | finding |",
-        "|---|---|---|---|---|---|",
-    ]
-    for e in outcome.expectations:
-        finding = e.finding().replace("|", "\\|") if not e.success else ""
-        label = e.label.replace("|", "\\|")
-        status = "passed" if e.success else "**FAILED**"
-        unexpected = "" if e.unexpected_count is None else f"{e.unexpected_count:,}"
-        rows.append(
-            f"| {e.index} | `{label}` | {e.severity} | {status} | {unexpected} | {finding} |"
-        )
-    return "\n".join(rows)
-
-
-def check_result(outcome: SuiteOutcome, report: GateReport) -> dg.AssetCheckResult:
-    """One suite outcome as a Dagster check result, with every expectation's figures."""
-    failed = outcome.failed
-    if outcome.error:
-        description = f"suite could not run: {outcome.error}"
-    elif failed:
-        description = f"{len(failed)} of {len(outcome.expectations)} expectations failed: " + (
-            "; ".join(f"{e.label}: {e.finding(with_values=False)}" for e in failed[:3])
-        )
-    else:
-        description = f"all {len(outcome.expectations)} expectations passed"
-    if outcome.reused_from:
-        description += (
-            f" (result of run {outcome.reused_from} at {outcome.reused_validated_at}, reused: "
-            "the batch, the suite and its parameters are unchanged since)"
-        )
-    metadata: dict[str, object] = {
-        "suite_file": dg.MetadataValue.path(str(PROJECT_DIR / outcome.suite_path)),
-        "table": outcome.table,
-        "rows_validated": outcome.rows,
-        "expectations": len(outcome.expectations),
-        "failed_critical": len(outcome.blocking_failures),
-        "failed_warning": len(failed) - len(outcome.blocking_failures),
-        "validation_seconds": round(outcome.seconds, 3),
-        "results": dg.MetadataValue.md(_markdown(outcome)),
-        "failed_expectations": dg.MetadataValue.json([e.as_metadata() for e in failed]),
-    }
-    if outcome.error:
-        metadata["error"] = dg.MetadataValue.text(outcome.error)
-    if outcome.reused_from:
-        metadata["reused_result_of_run"] = outcome.reused_from
-        metadata["validated_at"] = outcome.reused_validated_at
-    if report.docs_index:
-        metadata["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
-    if outcome.docs_page:
-        metadata["data_docs_page"] = dg.MetadataValue.url(outcome.docs_page)
-    return dg.AssetCheckResult(
-        asset_key=dg.AssetKey(outcome.asset.split("/")),
-        check_name=f"gx_{outcome.suite}",
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.ERROR if outcome.blocks else dg.AssetCheckSeverity.WARN,
-        description=description[:2000],
-        metadata=metadata,
     )
 
 
