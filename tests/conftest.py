@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -139,6 +140,35 @@ class JobRunner:
                 instance=instance,
             )
 
+    def history(
+        self,
+        landing: Path,
+        warehouse: Path,
+        first: str,
+        last: str,
+        seeds: Path | None = None,
+        as_of: str = "",
+    ):
+        """The backfill of the strategy history for [first, last] (`psw history`)."""
+        import dagster as dg
+
+        from orchestration.cli.history import run_history
+        from orchestration.warehouse.resources import Warehouse, dbt_resource
+
+        with self.environment(), dg.DagsterInstance.get() as instance:
+            return run_history(
+                dt.date.fromisoformat(first),
+                dt.date.fromisoformat(last),
+                resources={
+                    "warehouse": Warehouse(
+                        landing_dir=str(landing), warehouse_dir=str(warehouse), as_of_date=as_of
+                    ),
+                    "dbt": dbt_resource(self.project_with(seeds) if seeds else None),
+                },
+                log_level="WARNING",
+                instance=instance,
+            )
+
     @contextmanager
     def environment(self) -> Iterator[None]:
         """DAGSTER_HOME and PSW_DAGSTER_DIR of this runner's instance, restored afterwards."""
@@ -192,7 +222,9 @@ def diagnostics_warehouse(tmp_path_factory: pytest.TempPathFactory, job_runner: 
     root = tmp_path_factory.mktemp("diagnostics")
     landing = diagnostics.write_landing(root / "landing")
     seeds = diagnostics.write_seeds(root / "seeds")
-    outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=diagnostics.AS_OF)
+    # the history of the months the trend alerts read (portfolio drift)
+    with environment({"PSW_HISTORY_FROM": "2025-01-31"}):
+        outcome = job_runner.run(landing, root / "warehouse", seeds, as_of=diagnostics.AS_OF)
     assert outcome.success, outcome.summary()
     return root / "warehouse"
 

@@ -90,10 +90,36 @@ def test_the_nightly_job_and_schedule():
         "marts/mart_strategy_scorecard",
         "publish/serving_warehouse",
     }
+    # the partitioned history runs in backfills only; dbt computes its D in the nightly
+    assert "history/strategy_history" not in {
+        k.to_user_string() for k in job.asset_layer.selected_asset_keys
+    }
     schedule = defs().resolve_schedule_def("nightly_refresh_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "nightly_refresh"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_history_is_partitioned_by_day_and_backfilled_in_one_run():
+    graph = defs().resolve_asset_graph()
+    history = graph.get(dg.AssetKey(["history", "strategy_history"]))
+    assert isinstance(history.partitions_def, dg.DailyPartitionsDefinition)
+    assert history.backfill_policy == dg.BackfillPolicy.single_run()
+    checks = {c.name for c in graph.asset_check_keys if c.asset_key == history.key}
+    assert checks == {"gx_mart_strategy_history", "gx_mart_partner_type_history"}
+    job = defs().resolve_job_def("strategy_history_backfill")
+    assert job.partitions_def == history.partitions_def
+
+
+def test_psw_history_refuses_a_reversed_range_or_a_date_after_d(dagster_home, monkeypatch, capsys):
+    from orchestration.cli.main import main
+
+    monkeypatch.setenv("PSW_AS_OF_DATE", "2025-12-31")
+    monkeypatch.setenv("PSW_WAREHOUSE_DIR", str(dagster_home / "warehouse"))
+    assert main(["history", "--from", "2025-07-02", "--to", "2025-07-01"]) == 2
+    assert "--from 2025-07-02 is after --to 2025-07-01" in capsys.readouterr().err
+    assert main(["history", "--from", "2025-12-01", "--to", "2026-01-01"]) == 2
+    assert "after the as-of date 2025-12-31" in capsys.readouterr().err
 
 
 def test_schedule_timezone_is_configurable(monkeypatch):
@@ -231,7 +257,10 @@ def test_dg_list_defs_lists_the_job_schedule_sensors_and_assets(dagster_home):
     proc = _dg("list", "defs", "--json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     listed = json.loads(proc.stdout)
-    assert [job["name"] for job in listed["jobs"]] == ["nightly_refresh"]
+    assert {job["name"] for job in listed["jobs"]} == {
+        "nightly_refresh",
+        "strategy_history_backfill",
+    }
     assert [s["name"] for s in listed["schedules"]] == ["nightly_refresh_schedule"]
     assert {s["name"] for s in listed["sensors"]} == {
         "landing_zone_sensor",
@@ -262,7 +291,7 @@ def _imported_modules(path: Path) -> set[str]:
 def test_the_domain_folders_under_defs_do_not_import_each_other():
     """ingest, transform, quality, publish and automation share names through
     orchestration/names.py only."""
-    assert set(DOMAINS) == {"ingest", "transform", "quality", "publish", "automation"}
+    assert set(DOMAINS) == {"ingest", "transform", "quality", "publish", "automation", "history"}
     problems = []
     for domain in DOMAINS:
         for path in sorted((DEFS_DIR / domain).rglob("*.py")):

@@ -436,18 +436,3 @@ def test_strategy_alerts(serving):
         "fell in 4 consecutive month end(s) up to 2025-06-30, from 0.9 to 0.64"
         in (rows["portfolio_drift:all"]["explanation"])
     )
-
-
-def test_monthly_composition_alignment_matches_execution_alignment(diagnostics_warehouse):
-    build = diagnostics_warehouse / "build.duckdb"
-    [(at_d,)] = query(
-        build,
-        "select composition_alignment_score from intermediate.int_composition_alignment_monthly "
-        "where is_as_of",
-    )
-    [(mart,)] = query(
-        build, "select distinct composition_alignment_score from marts.mart_execution_alignment"
-    )
-    assert at_d == approx(mart) and mart == approx(
-        1 - 0.5 * (1 / 6 + (0.3 - 1 / 9) + (1 / 3 - 0.2) + 2 / 9)
-    )

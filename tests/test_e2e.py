@@ -204,7 +204,8 @@ def test_psw_status_shows_the_last_run_checks_freshness_and_rejects(warehouse, j
 
 
 def test_every_command_has_help():
-    for command in ([], ["generate"], ["refresh"], ["status"], ["scorecard"], ["docs"]):
+    commands = ([], ["generate"], ["refresh"], ["history"], ["status"], ["scorecard"], ["docs"])
+    for command in commands:
         proc = subprocess.run(
             [sys.executable, "-m", "orchestration.cli.main", *command, "--help"],
             capture_output=True,

@@ -39,6 +39,12 @@ CHARTS = {
     "chart-trend-partner_revenue_usd_in_month",
     "chart-trend-investment_usd_in_month",
     "chart-trend-roi_multiple_trailing_365d",
+    "chart-history-coverage_pct",
+    "chart-history-active_ratio",
+    "chart-history-partner_sourced_revenue_usd",
+    "chart-history-roi_multiple",
+    "chart-history-composition_alignment_score",
+    "chart-history-growth_stage_fit_score",
     "chart-history-enrolled_partners",
     "chart-history-qualified_partners",
     "chart-history-partner_revenue_usd",
@@ -269,6 +275,7 @@ def test_history_shows_the_last_date_of_each_month_of_the_last_12_months(refresh
     serving = _copy_serving(refreshed[1] / "serving.duckdb", tmp_path / "history.duckdb", "")
     con = duckdb.connect(str(serving))
     con.execute("delete from marts.mart_partner_type_history")
+    con.execute("delete from marts.mart_strategy_history")
     for day, enrolled in [
         ("2024-01-31", 1),
         ("2024-02-29", 9),
@@ -281,12 +288,17 @@ def test_history_shows_the_last_date_of_each_month_of_the_last_12_months(refresh
             "enrolled_partners) values (?, 'reseller', ?)",
             [day, enrolled],
         )
+        con.execute(
+            "insert into marts.mart_strategy_history (as_of_date, enrolled_partners) values (?, ?)",
+            [day, enrolled],
+        )
     con.close()
-    rows = report_data.load(serving)["history"]
-    assert [(str(r["as_of_date"]), str(r["month"]), r["enrolled_partners"]) for r in rows] == [
-        ("2025-01-31", "2025-01-01", 3),
-        ("2025-02-10", "2025-02-01", 4),
-    ]
+    loaded = report_data.load(serving)
+    expected = [("2025-01-31", "2025-01-01", 3), ("2025-02-10", "2025-02-01", 4)]
+    for name in ("history", "strategy_history"):
+        rows = loaded[name]
+        got = [(str(r["as_of_date"]), str(r["month"]), r["enrolled_partners"]) for r in rows]
+        assert got == expected, name
     html = build_report(serving, tmp_path / "out").read_text(encoding="utf-8")
     assert "(2 dates, 2025-01-31 to 2025-02-10)" in html
 

@@ -4,6 +4,7 @@ chosen from the seeds, and each shown by the marts and alerts that BI reads."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from orchestration.generator import DEFAULT_END_DATE, generate
 from orchestration.generator.common import Calendar, days
 from orchestration.generator.reference import load_reference
 from orchestration.generator.story import choose_story
-from orchestration.settings import SEEDS_DIR
+from orchestration.settings import SEEDS_DIR, environment
 from tests.conftest import JobRunner, query, query_dicts
 
 SCALE = 0.02  # 200 partners: the smallest sample whose every story shows, refreshed in ~30 s
@@ -74,9 +75,12 @@ def sample(tmp_path_factory: pytest.TempPathFactory, job_runner: JobRunner) -> S
     real job at D = the sample's end date."""
     root = tmp_path_factory.mktemp("story")
     generate(root / "landing", scale=SCALE)
-    outcome = job_runner.run(
-        root / "landing", root / "warehouse", as_of=DEFAULT_END_DATE.isoformat()
-    )
+    # as `make run` does: the history of the year up to D, which the trend alerts read
+    first = (DEFAULT_END_DATE - dt.timedelta(days=364)).isoformat()
+    with environment({"PSW_HISTORY_FROM": first}):
+        outcome = job_runner.run(
+            root / "landing", root / "warehouse", as_of=DEFAULT_END_DATE.isoformat()
+        )
     assert outcome.success, outcome.summary()
     return Sample(root / "landing", root / "warehouse" / "serving.duckdb", story_of(SEEDS_DIR))
 

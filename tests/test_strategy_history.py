@@ -12,10 +12,11 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration.ingest.contract import ENTITIES
-from orchestration.settings import environment
+from orchestration.names import STRATEGY_HISTORY
 from tests.conftest import query_dicts, write_csv
 from tests.fixtures import diagnostics
 
@@ -108,6 +109,10 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     warehouse = root / "warehouse"
     outcome = job_runner.run(landing, warehouse, seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
+    with job_runner.environment(), dg.DagsterInstance.get() as instance:
+        nightly_event = instance.get_latest_materialization_event(STRATEGY_HISTORY)
+    assert nightly_event is not None and nightly_event.run_id == outcome.run_id
+    nightly_partition = nightly_event.asset_materialization.partition
     first = history(warehouse)
     first_strategy = strategy_history(warehouse)
     first_scorecard = scorecard(warehouse)
@@ -142,23 +147,39 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
     outcome = job_runner.run(landing, root / "fresh", seeds, as_of=D1.isoformat())
     assert outcome.success, outcome.summary()
 
-    # the first warehouse computes D1 to D2 again
-    with environment({"PSW_HISTORY_FROM": D1.isoformat(), "PSW_HISTORY_TO": D2.isoformat()}):
-        outcome = job_runner.run(landing, warehouse, seeds, as_of=D2.isoformat())
+    # a night whose gate refused its marts left them in the build database, unpublished
+    with duckdb.connect(str(warehouse / "build.duckdb")) as con:
+        con.execute("update marts.mart_strategy_scorecard set program_elements = -1")
+    # the first warehouse computes D1 to D2 again: a backfill of the history (psw history)
+    outcome = job_runner.history(
+        landing, warehouse, D1.isoformat(), D2.isoformat(), seeds, as_of=D2.isoformat()
+    )
     assert outcome.success, outcome.summary()
-    metadata = {}
     with job_runner.environment(), dg.DagsterInstance.get() as instance:
-        for mart in ("mart_partner_type_history", "mart_strategy_history"):
-            event = instance.get_latest_materialization_event(dg.AssetKey(["marts", mart]))
-            assert event is not None and event.run_id == outcome.run_id
-            metadata[mart] = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+        run = instance.get_run_by_id(outcome.run_id)
+        event = instance.get_latest_materialization_event(STRATEGY_HISTORY)
+        partitions = instance.get_materialized_partitions(STRATEGY_HISTORY)
+    assert event is not None and event.run_id == outcome.run_id
+    metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     return {
         "first": first,
         "first_marts": first_marts,
         "second": second,
         "fresh": history(root / "fresh"),
         "recomputed": history(warehouse),
-        "recomputed_metadata": metadata["mart_partner_type_history"],
+        "recomputed_metadata": {
+            k.split("/", 1)[1]: v
+            for k, v in metadata.items()
+            if k.startswith("mart_partner_type_history/")
+        },
+        "paths": {"landing": landing, "seeds": seeds, "fresh": root / "fresh"},
+        "backfill": {
+            "nightly_partition": nightly_partition,
+            "tags": run.tags,
+            "partitions": partitions,
+            "changed": metadata["history_dates_changed"],
+            "scorecard": scorecard(warehouse),
+        },
         "strategy": {
             "first": first_strategy,
             "first_scorecard": first_scorecard,
@@ -166,7 +187,11 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
             "second_scorecard": second_scorecard,
             "fresh": strategy_history(root / "fresh"),
             "recomputed": strategy_history(warehouse),
-            "recomputed_metadata": metadata["mart_strategy_history"],
+            "recomputed_metadata": {
+                k.split("/", 1)[1]: v
+                for k, v in metadata.items()
+                if k.startswith("mart_strategy_history/")
+            },
         },
     }
 
@@ -275,3 +300,37 @@ def test_a_fresh_warehouse_backfills_the_strategy_row_of_d1(nights):
     meta = strategy["recomputed_metadata"]
     assert meta["history_dates_changed"] == [D1.isoformat()]
     assert meta["history_dates_computed"] == 32
+
+
+def test_a_backfill_is_one_run_over_the_range_and_publishes_only_the_history(nights):
+    """psw history D1..D2: one run with Dagster's partition-range tags, recorded in the
+    instance; every partition of the range and the nightly partitions are materialized; the
+    scorecard that a refused night left in the build database is not published by it."""
+    backfill = nights["backfill"]
+    assert backfill["tags"]["dagster/asset_partition_range_start"] == D1.isoformat()
+    assert backfill["tags"]["dagster/asset_partition_range_end"] == D2.isoformat()
+    days = {(D1 + dt.timedelta(days=n)).isoformat() for n in range(32)}
+    assert days <= backfill["partitions"]
+    assert backfill["changed"] == [D1.isoformat()]
+    assert backfill["scorecard"] == nights["strategy"]["second_scorecard"]
+    assert backfill["scorecard"]["program_elements"] != -1
+    assert backfill["nightly_partition"] == D1.isoformat()
+
+
+def test_a_backfill_past_the_as_of_date_fails_and_says_why(nights, job_runner):
+    """The fresh warehouse is as of D1: D2's sources are not known there. The run is recorded,
+    fails, and names the reason; nothing is published."""
+    paths = nights["paths"]
+    before = scorecard(paths["fresh"])
+    outcome = job_runner.history(
+        paths["landing"],
+        paths["fresh"],
+        D2.isoformat(),
+        D2.isoformat(),
+        paths["seeds"],
+        as_of=D1.isoformat(),
+    )
+    assert not outcome.success
+    assert outcome.run_id
+    assert any("after the as-of date 2025-06-30" in f for f in outcome.failures), outcome.summary()
+    assert scorecard(paths["fresh"]) == before

@@ -73,32 +73,37 @@ def _final_state(p: Partners) -> dict[str, np.ndarray]:
 def write_partners(
     p: Partners, ref: Reference, calendar: Calendar, rng: np.random.Generator, writer: EntityWriter
 ) -> None:
-    """Each partner's final row goes to the initial extract, or to the delta file of the day of
-    its last change (applying, enrolling, termination, tier upgrade); then the initial extract
-    holds the earlier state: an applicant, an enrolled partner, or one tier lower."""
+    """Each partner's final row goes to the initial extract, stamped with the day of its last
+    change, or to the delta file of that day (applying, enrolling, termination, tier upgrade);
+    then the initial extract holds the earlier state: an applicant, an enrolled partner, or one
+    tier lower. A partner terminated before the initial extract has its enrolled state there
+    too, stamped with its enrolment day: the extract carries the versions of the partners'
+    history (contract §10), so a past date sees the partners enrolled on it."""
     snap, n = calendar.snapshot, p.n
     everyone = np.arange(n)
     labels = type_labels(rng, p.type_idx, ref)
     names = partner_names(rng, p.type_idx, p.hq, ref)
     last = np.maximum.reduce([p.applied, p.enrolled, p.terminated, p.upgraded])
     in_delta = last > snap
-    quiet = np.floor(rng.random(n) * np.maximum(snap - last + 1, 1)).astype(np.int64)
-    updated = np.where(in_delta, last, last + quiet) * DAY + time_of_day(rng, n)
+    updated = last * DAY + time_of_day(rng, n)
     final = _rows(p, ref, (labels, names), everyone, _final_state(p), updated)
 
     was_applicant = p.enrolled > snap
     was_enrolled = ~was_applicant & (p.terminated > snap)
-    prior = np.flatnonzero(in_delta & (p.applied <= snap))
+    ended = ~in_delta & (p.enrolled >= 0) & (p.terminated >= 0) & (p.terminated > p.enrolled)
+    prior = np.flatnonzero((in_delta & (p.applied <= snap)) | ended)
     base = np.where(was_applicant, p.applied, np.maximum(p.enrolled, p.applied))
     prior_day = base + np.floor(rng.random(n) * np.maximum(snap - base + 1, 1)).astype(np.int64)
+    prior_day = np.where(ended, np.maximum(p.enrolled, p.applied), prior_day)
+    enrolled_then = was_enrolled | ended
     earlier = {
         "tier": np.where(
-            was_applicant, 0, np.where(was_enrolled, p.tier, np.maximum(p.tier - 1, 0))
+            was_applicant, 0, np.where(enrolled_then, p.tier, np.maximum(p.tier - 1, 0))
         ),
-        "status": np.where(was_applicant, APPLIED, np.where(was_enrolled, ENROLLED, p.status)),
+        "status": np.where(was_applicant, APPLIED, np.where(enrolled_then, ENROLLED, p.status)),
         "strategic": p.strategic & ~was_applicant,
         "enrolled": np.where(was_applicant, -1, p.enrolled),
-        "terminated": np.where(was_applicant | was_enrolled, -1, p.terminated),
+        "terminated": np.where(was_applicant | enrolled_then, -1, p.terminated),
     }
     stamp = prior_day * DAY + time_of_day(rng, n)
     before = _rows(

@@ -259,3 +259,36 @@ def trend(
         ]
     )
     return finish(lines + points, height=240)
+
+
+def headline_trend(rows: list[Row], field: str, kind: str, axis_title: str) -> Spec | None:
+    """A headline figure of mart_strategy_history over the months, one line."""
+    if not rows:
+        return None
+    formatter = fmt.FORMATTERS[kind]
+    values = [
+        {"month": fmt.day(r["month"]), "value": r[field], "text": formatter(r[field])} for r in rows
+    ]
+    if kind == "usd":
+        axis = usd_axis(axis_title)
+    elif kind == "pct":
+        axis = pct_axis(axis_title)
+    else:
+        axis = alt.Axis(title=axis_title, tickCount=5)
+    base = alt.Chart(inline(values)).encode(
+        x=alt.X(
+            "month:T",
+            timeUnit="utcyearmonth",
+            title=None,
+            axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8),
+        ),
+        y=alt.Y("value:Q", axis=axis),
+    )
+    lines = base.mark_line(strokeWidth=2, interpolate="monotone", point=True)
+    points = base.mark_point(size=40, opacity=0, filled=True).encode(
+        tooltip=[
+            alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%B %Y"),
+            alt.Tooltip("text:N", title=axis_title),
+        ]
+    )
+    return finish(lines + points, height=200)

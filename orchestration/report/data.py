@@ -88,6 +88,23 @@ QUERIES: dict[str, str] = {
         from {M}.mart_partner_type_history as history
         join month_dates using (as_of_date)
         order by history.as_of_date, history.partner_type""",
+    # the scorecard history's last date of each month, over the 12 calendar months to its
+    # latest date
+    "strategy_history": f"""
+        with latest as (
+            select date_trunc('month', max(as_of_date)) as last_month
+            from {M}.mart_strategy_history
+        ),
+        month_dates as (
+            select max(history.as_of_date) as as_of_date
+            from {M}.mart_strategy_history as history, latest
+            where date_trunc('month', history.as_of_date) > latest.last_month - interval 12 month
+            group by date_trunc('month', history.as_of_date)
+        )
+        select history.*, cast(date_trunc('month', history.as_of_date) as date) as month
+        from {M}.mart_strategy_history as history
+        join month_dates using (as_of_date)
+        order by history.as_of_date""",
     # triggered alerts first, the most severe first
     "alerts": f"""
         select * from {M}.mart_strategy_alerts

@@ -231,13 +231,36 @@ def history(page: Page, data: ReportData, d: Definitions) -> str:
         ("partner_revenue_usd", "Partner revenue in the window (USD)", "usd"),
         ("investment_usd", "Investment in the window (USD)", "usd"),
     ]
-    cards, howto = trend_cards(
-        page, d, m, rows, measures, "history", ", as the sources stood at each month's last date"
+    headlines = data["strategy_history"]
+    headline_measures = [
+        ("coverage_pct", "Coverage of targeted accounts", "pct"),
+        ("active_ratio", "Active ratio", "pct"),
+        ("partner_sourced_revenue_usd", "Partner-sourced revenue in the window (USD)", "usd"),
+        ("roi_multiple", "ROI multiple", "x"),
+        ("composition_alignment_score", "Composition alignment", "score"),
+        ("growth_stage_fit_score", "Growth-stage fit", "score"),
+    ]
+    caption = ", as the sources stood at each month's last date"
+    headline_cards = [
+        page.chart(
+            f"chart-history-{col}",
+            f"{label}{caption}",
+            charts.headline_trend(headlines, col, kind, label),
+        )
+        for col, label, kind in headline_measures
+    ]
+    type_cards, _ = trend_cards(page, d, m, rows, measures, "history", caption)
+    cards = [*headline_cards, *type_cards]
+    howto = how_to_read(
+        [(label, d.column("mart_strategy_history", c)) for c, label, _ in headline_measures]
+        + [(f"{label} (by type)", d.column(m, c)) for c, label, _ in measures],
+        d.model("mart_strategy_history"),
     )
-    dates = sorted({r["as_of_date"] for r in rows})
+    dates = sorted({r["as_of_date"] for r in [*rows, *headlines]})
     if dates:
         intro = (
-            f"The partner types over the last 12 months of the history ({len(dates)} dates, "
+            f"The headline figures and the partner types over the last 12 months of the history "
+            f"({len(dates)} dates, "
             f"{fmt.day(dates[0])} to {fmt.day(dates[-1])}): each point is what the source "
             "systems said on its date, as that night published it; later extracts do not move "
             "it. The history grows by a date each night."

@@ -24,19 +24,23 @@ targets as (
 ),
 
 -- 1. Portfolio drift: consecutive month-over-month declines of composition alignment, over
--- the month ends on or before D, counted back from the latest one.
+-- the month ends on or before D that the history holds (mart_strategy_history: each month
+-- end's score as the sources stood on it), counted back from the latest one.
 monthly as (
     select
-        alignment.period_end,
-        alignment.composition_alignment_score as score,
+        history.as_of_date as period_end,
+        history.composition_alignment_score as score,
         coalesce(
-            alignment.composition_alignment_score < lag(alignment.composition_alignment_score)
-                over (order by alignment.period_end),
+            history.composition_alignment_score < lag(history.composition_alignment_score)
+                over (order by history.as_of_date),
             false
         ) as declined
-    from {{ ref('int_composition_alignment_monthly') }} as alignment
+    from {{ ref('mart_strategy_history') }} as history
     cross join params
-    where alignment.is_month_end and alignment.period_end <= params.as_of_date
+    where
+        history.as_of_date <= params.as_of_date
+        and {{ month_start(add_days('history.as_of_date', '1')) }}
+        = {{ add_days('history.as_of_date', '1') }}
 ),
 
 last_steady as (
