@@ -2,8 +2,9 @@
 dates in one dbt run, on the warehouse that `benchmarks/run.py --keep` left, and report wall
 time and peak memory of the process tree.
 
-The run is the one a backfill makes: `int_history_dates`, `int_history_partner_days` and
-`mart_partner_type_history` with PSW_HISTORY_FROM and PSW_HISTORY_TO set, nothing else.
+The run is the dbt run a backfill makes (`psw history`): the models tagged `history` (the
+history's intermediate models, `mart_partner_type_history` and `mart_strategy_history`) with
+PSW_HISTORY_FROM and PSW_HISTORY_TO set, nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ sys.path.insert(0, str(PROJECT))
 from benchmarks.measure import measure  # noqa: E402
 from benchmarks.run import END, GIB  # noqa: E402
 
-MODELS = ["int_history_dates", "int_history_partner_days", "mart_partner_type_history"]
+SELECTION = "tag:history"
 
 
 def main() -> None:
@@ -51,7 +52,7 @@ def main() -> None:
         "--project-dir",
         str(PROJECT / "dbt_project"),
         "--select",
-        *MODELS,
+        SELECTION,
     ]
     measured = measure(cmd, env)
     if measured.returncode != 0:

@@ -1,3 +1,4 @@
+{{ config(tags=['history']) }}
 with source as (
     select * from {{ source('raw', 'deals_history') }}
 ),
