@@ -155,6 +155,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
         landing, warehouse, D1.isoformat(), D2.isoformat(), seeds, as_of=D2.isoformat()
     )
     assert outcome.success, outcome.summary()
+    outcome_summary = outcome.summary()
     with job_runner.environment(), dg.DagsterInstance.get() as instance:
         run = instance.get_run_by_id(outcome.run_id)
         event = instance.get_latest_materialization_event(STRATEGY_HISTORY)
@@ -175,6 +176,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory, job_runner) -> dict[str, di
         "paths": {"landing": landing, "seeds": seeds, "fresh": root / "fresh"},
         "backfill": {
             "nightly_partition": nightly_partition,
+            "summary": outcome_summary,
             "tags": run.tags,
             "partitions": partitions,
             "changed": metadata["history_dates_changed"],
@@ -307,6 +309,7 @@ def test_a_backfill_is_one_run_over_the_range_and_publishes_only_the_history(nig
     instance; every partition of the range and the nightly partitions are materialized; the
     scorecard that a refused night left in the build database is not published by it."""
     backfill = nights["backfill"]
+    assert backfill["summary"].endswith("32 partitions of history/strategy_history materialized")
     assert backfill["tags"]["dagster/asset_partition_range_start"] == D1.isoformat()
     assert backfill["tags"]["dagster/asset_partition_range_end"] == D2.isoformat()
     days = {(D1 + dt.timedelta(days=n)).isoformat() for n in range(32)}

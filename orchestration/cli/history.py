@@ -64,6 +64,7 @@ def run_history(
             resources=resources,
         )
         outcome = outcome_from_instance(instance, result.run_id)
+        outcome.materialized_unit = "partitions of history/strategy_history"
     finally:
         if owns_instance:
             instance.dispose()

@@ -52,6 +52,8 @@ class RefreshOutcome:
     failures: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
     materialized: int = 0
+    # what `materialized` counts, for the summary: assets (a refresh), partitions (a backfill)
+    materialized_unit: str = "assets"
     # (failed run, why it was retried) for each retry `psw refresh` made
     retried_runs: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
@@ -62,7 +64,8 @@ class RefreshOutcome:
         ]
         lines += [f"run {run_id} failed ({why}): retried" for run_id, why in self.retried_runs]
         if self.success:
-            lines.append(f"run {self.run_id} succeeded: {self.materialized} assets materialized")
+            done = f"{self.materialized} {self.materialized_unit} materialized"
+            lines.append(f"run {self.run_id} succeeded: {done}")
             return "\n".join(lines)
         lines.append(f"run {self.run_id} FAILED" if self.run_id else "refresh FAILED")
         if self.error:
