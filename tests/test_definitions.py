@@ -111,6 +111,21 @@ def test_the_history_is_partitioned_by_day_and_backfilled_in_one_run():
     assert job.partitions_def == history.partitions_def
 
 
+def test_history_start_is_a_setting_and_a_bad_one_is_one_clear_error(monkeypatch):
+    from orchestration.names import history_start
+
+    monkeypatch.delenv("PSW_HISTORY_START", raising=False)
+    assert history_start() == "2020-01-01"
+    monkeypatch.setenv("PSW_HISTORY_START", "2023-07-01")
+    assert history_start() == "2023-07-01"
+    monkeypatch.setenv("PSW_HISTORY_START", "July 2023")
+    with pytest.raises(ValueError) as error:
+        history_start()
+    assert str(error.value) == (
+        "PSW_HISTORY_START='July 2023' is not a date: use the ISO form YYYY-MM-DD"
+    )
+
+
 def test_psw_history_refuses_a_reversed_range_or_a_date_after_d(dagster_home, monkeypatch, capsys):
     from orchestration.cli.main import main
 

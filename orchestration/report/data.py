@@ -24,6 +24,29 @@ SEGMENTS = tuple(_SEED_CODES["segments"])
 TOP_GAPS = 10
 
 M = MART_SCHEMA
+
+
+def history_months(mart: str, columns: str, then_by: str = "") -> str:
+    """The rows of history mart `mart` on its last date of each month, over the 12 calendar
+    months to its latest date, with `month` (the month's first day)."""
+    order = f"history.as_of_date, {then_by}" if then_by else "history.as_of_date"
+    return f"""
+        with latest as (
+            select date_trunc('month', max(as_of_date)) as last_month from {M}.{mart}
+        ),
+        month_dates as (
+            select max(history.as_of_date) as as_of_date
+            from {M}.{mart} as history, latest
+            where date_trunc('month', history.as_of_date) > latest.last_month - interval 12 month
+            group by date_trunc('month', history.as_of_date)
+        )
+        select {columns}, history.as_of_date,
+            cast(date_trunc('month', history.as_of_date) as date) as month
+        from {M}.{mart} as history
+        join month_dates using (as_of_date)
+        order by {order}"""
+
+
 QUERIES: dict[str, str] = {
     # Coverage of targeted accounts per region × segment, aggregated from the cells with the
     # definition of mart_coverage_by_segment.coverage_pct (covered ÷ targeted accounts).
@@ -70,41 +93,13 @@ QUERIES: dict[str, str] = {
         from {M}.mart_productivity_monthly
         order by month, partner_type""",
     # the history's last date of each month, over the 12 calendar months to its latest date
-    "history": f"""
-        with latest as (
-            select date_trunc('month', max(as_of_date)) as last_month
-            from {M}.mart_partner_type_history
-        ),
-        month_dates as (
-            select max(history.as_of_date) as as_of_date
-            from {M}.mart_partner_type_history as history, latest
-            where date_trunc('month', history.as_of_date) > latest.last_month - interval 12 month
-            group by date_trunc('month', history.as_of_date)
-        )
-        select history.partner_type, history.as_of_date,
-            cast(date_trunc('month', history.as_of_date) as date) as month,
-            history.enrolled_partners, history.active_partners, history.qualified_partners,
-            history.partner_revenue_usd, history.investment_usd
-        from {M}.mart_partner_type_history as history
-        join month_dates using (as_of_date)
-        order by history.as_of_date, history.partner_type""",
-    # the scorecard history's last date of each month, over the 12 calendar months to its
-    # latest date
-    "strategy_history": f"""
-        with latest as (
-            select date_trunc('month', max(as_of_date)) as last_month
-            from {M}.mart_strategy_history
-        ),
-        month_dates as (
-            select max(history.as_of_date) as as_of_date
-            from {M}.mart_strategy_history as history, latest
-            where date_trunc('month', history.as_of_date) > latest.last_month - interval 12 month
-            group by date_trunc('month', history.as_of_date)
-        )
-        select history.*, cast(date_trunc('month', history.as_of_date) as date) as month
-        from {M}.mart_strategy_history as history
-        join month_dates using (as_of_date)
-        order by history.as_of_date""",
+    "history": history_months(
+        "mart_partner_type_history",
+        "history.partner_type, history.enrolled_partners, history.active_partners, "
+        "history.qualified_partners, history.partner_revenue_usd, history.investment_usd",
+        "history.partner_type",
+    ),
+    "strategy_history": history_months("mart_strategy_history", "history.* exclude (as_of_date)"),
     # triggered alerts first, the most severe first
     "alerts": f"""
         select * from {M}.mart_strategy_alerts
