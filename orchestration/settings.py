@@ -46,9 +46,6 @@ class Settings:
     engine: str = "duckdb"
     # The profiles.yml output dbt uses: the engine's name, or PSW_DBT_TARGET (e.g. a cluster).
     dbt_target: str = "duckdb"
-    # PSW_QUALITY_REUSE: a suite whose batch, file and parameters are those of its last passing
-    # validation reports that result instead of validating again (orchestration/quality/memo.py)
-    quality_reuse: bool = True
     # PSW_DBT_LOG_FILE_LEVEL: what dbt writes to <warehouse>/dbt_logs/dbt.log. At `debug` (dbt's
     # default) that is every SQL statement, and its file handler, one lock for dbt's 4 threads,
     # costs ≈ 2 s of a 15 s dbt build at SF1; dbt's info events reach the Dagster run log either
@@ -165,11 +162,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"PSW_DBT_TARGET={dbt_target!r} is not a {engine} output of dbt_project/profiles.yml "
             f"(PSW_ENGINE={engine})"
         )
-    reuse_raw = (env.get("PSW_QUALITY_REUSE", "") or "1").strip().lower()
-    if reuse_raw not in ("1", "0", "true", "false", "yes", "no"):
-        raise SettingsError(
-            f"PSW_QUALITY_REUSE={reuse_raw!r} is not one of 1/0, true/false, yes/no"
-        )
     dbt_log_raw = (env.get("PSW_DBT_LOG_FILE_LEVEL", "") or "none").strip().lower()
     if dbt_log_raw not in DBT_LOG_FILE_LEVELS:
         raise SettingsError(
@@ -211,7 +203,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reject_limit_pct=limit,
         engine=engine,
         dbt_target=dbt_target,
-        quality_reuse=reuse_raw in ("1", "true", "yes"),
         dbt_log_file_level=dbt_log_raw,
         history_from=history_from,
         history_to=history_to,

@@ -61,13 +61,13 @@ FAULTS = {
         ("raw/partners", "expect_column_values_to_not_be_null", "partner_name")
     ],
     "insert into raw.deals select * from raw.deals where deal_id = 'D01'": [
-        ("raw/deals", "expect_column_values_to_be_between", "deal_id_occurrences")
+        ("raw/deals", "expect_column_max_to_be_between", "deal_ids_stored_twice")
     ],
     "update raw.deals set stage = 'closed' where deal_id = 'D05'": [
         ("raw/deals", "expect_column_values_to_be_in_set", "stage")
     ],
     "update raw.deals set partner_id = 'P99' where deal_id = 'D07'": [
-        ("raw/deals", "expect_column_values_to_be_in_set", "partner_exists")
+        ("raw/deals", "expect_column_max_to_be_between", "unknown_partner_ids")
     ],
     "update raw.certifications set expires_on = earned_on where certification_id = 'C1'": [
         ("raw/certifications", "expect_column_pair_values_a_to_be_greater_than_b", "expires_on")
@@ -239,9 +239,12 @@ def test_failure_message_names_expectation_asset_table_and_keys(faulty):
     lines = faulty.failure_message("gate").splitlines()
     assert lines[0].startswith("gate: 25 blocking expectation(s) failed in 17 suite(s)")
     for expected in [
-        "raw/deals [expectations/raw/deals.json]: expect_column_values_to_be_between("
-        "column=deal_id_occurrences, min_value=1.0, max_value=1.0) failed on raw.deals: "
-        "2 of 15 rows unexpected (13.33%), e.g. deal_id=D01; deal_id=D01",
+        "raw/deals [expectations/raw/deals.json]: expect_column_max_to_be_between("
+        "column=deal_ids_stored_twice, min_value=0.0, max_value=0.0) failed on raw.deals: "
+        "observed 1",
+        "raw/deals [expectations/raw/deals.json]: expect_column_values_to_be_in_set("
+        "column=stage, value_set=['registered', 'approved', 'rejected', 'won', 'lost', "
+        "'expired']) failed on raw.deals: 1 of 15 rows unexpected (6.667%), e.g. deal_id=D05",
         "raw/certifications [expectations/raw/certifications.json]: "
         "expect_table_columns_to_match_set(column_set=[13 values], exact_match=False) failed on "
         "raw.certifications: missing columns ['track']",
@@ -274,20 +277,23 @@ def test_check_results_carry_each_expectation_and_link_the_data_docs(faulty):
     meta = result.metadata
     failed = meta["failed_expectations"].value
     assert [f["expectation"].split(",")[0] for f in failed] == [
-        "expect_column_values_to_be_between(column=deal_id_occurrences",
-        "expect_column_values_to_be_in_set(column=partner_exists",
+        "expect_column_max_to_be_between(column=deal_ids_stored_twice",
+        "expect_column_max_to_be_between(column=unknown_partner_ids",
         "expect_column_values_to_be_in_set(column=stage",
     ]
-    unique = failed[0]
-    assert (unique["unexpected_count"], unique["sample_failing_keys"]) == (
-        2,
-        [{"deal_id": "D01"}, {"deal_id": "D01"}],
+    unique, unknown, stage = failed
+    assert (unique["observed_value"], unknown["observed_value"]) == (1, 1)
+    assert (stage["unexpected_count"], stage["sample_failing_keys"]) == (1, [{"deal_id": "D05"}])
+    assert (meta["scope"].value, meta["rows_validated"].value, meta["chunks"].value) == (
+        "all rows",
+        15,
+        1,
     )
     table = meta["results"].value.splitlines()
     assert len(table) == 2 + len(outcome.expectations) == 2 + meta["expectations"].value
     assert (
-        "| `expect_column_values_to_be_between(column=deal_id_occurrences, min_value=1.0, "
-        "max_value=1.0)` | critical | **FAILED** | 2 |" in meta["results"].value
+        "| `expect_column_max_to_be_between(column=deal_ids_stored_twice, min_value=0.0, "
+        "max_value=0.0)` | critical | **FAILED** |  | observed 1 |" in meta["results"].value
     )
     assert Path(meta["data_docs"].value).is_file()
     page = meta["data_docs_page"].value
@@ -413,8 +419,8 @@ def test_a_duplicate_raw_key_blocks(db, seeds, tmp_path, entity, key):
     execute(db, f"insert into raw.{entity} select * from raw.{entity} order by {key} limit 1")
     report = gate(db, targets_for(RAW_TARGETS, f"raw_{entity}"), tmp_path / "w", seeds)
     assert failures(report) == {
-        (f"raw/{entity}", "expect_column_values_to_be_between", f"{key}_occurrences", "critical")
+        (f"raw/{entity}", "expect_column_max_to_be_between", f"{key}s_stored_twice", "critical")
     }
     (outcome,) = report.blocking
     (duplicate,) = outcome.failed
-    assert duplicate.unexpected_count == 2  # both rows of the duplicated key
+    assert duplicate.observed_value == 1  # one key stored twice

@@ -48,9 +48,12 @@ def test_one_suite_per_raw_entity_per_seed_with_rules_and_per_mart():
 
 @pytest.mark.parametrize("suite", SUITES, ids=lambda s: s.name)
 def test_every_suite_builds_into_gx(suite):
-    gx_suite = build_gx_suite(suite)
-    assert len(gx_suite.expectations) == len(suite.expectations) > 0
-    assert all(e.meta.get("rule") for e in gx_suite.expectations), "say which rule it enforces"
+    rows, figures = build_gx_suite(suite), build_gx_suite(suite, figures=True)
+    assert len(rows.expectations) + len(figures.expectations) == len(suite.expectations) > 0
+    assert len(figures.expectations) == len(suite.figure_expectations())
+    assert figures.name == f"{suite.name}__figures"
+    for e in [*rows.expectations, *figures.expectations]:
+        assert e.meta.get("rule"), "say which rule it enforces"
 
 
 def test_every_parameter_a_suite_uses_exists():

@@ -13,8 +13,11 @@ and filters the whole frame for every column expectation, so its cost grows with
 - in large batches, a low-cardinality text column checked by single-column expectations only
   arrives as a pandas categorical (cheap to filter and hash).
 
-Derived columns (foreign keys, window totals, normalised codes) are computed by DuckDB in the
-same query; the table is aliased `t`.
+Derived columns (rules across columns, window totals, normalised codes) are computed by DuckDB
+in the same query; the table is aliased `t`. With `only_changed`, the batch is the rows that
+`meta.batch.changed` names (the rows a load adds or replaces). The rows arrive in chunks of at
+most `chunk_rows` (`open_batch`), so that no table is held whole in Python. Figures
+(`meta.batch.figures`) are one row, computed by DuckDB over the batch and the tables it names.
 """
 
 from __future__ import annotations
@@ -74,8 +77,26 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str,
     return [(str(n), str(t)) for n, t in rows]
 
 
+def batch_where(suite: SuiteFile, only_changed: bool = False) -> str:
+    """The WHERE clause of the suite's batch (empty when it takes every row)."""
+    conditions = [suite.batch.where] if suite.batch.where else []
+    if only_changed and suite.batch.changed:
+        conditions.append(suite.batch.changed)
+    return " where " + " and ".join(f"({c})" for c in conditions) if conditions else ""
+
+
+def figures_sql(suite: SuiteFile, only_changed: bool = False) -> str:
+    """One row: each figure of the suite, with `batch` naming the rows of its batch."""
+    items = ", ".join(f"({expr}) as {_quote(name)}" for name, expr in suite.batch.figures.items())
+    rows = f"select * from {suite.batch.table} as t{batch_where(suite, only_changed)}"
+    return f"with batch as ({rows}) select {items}"
+
+
 def batch_sql(
-    suite: SuiteFile, columns: list[tuple[str, str]], with_key: bool = False
+    suite: SuiteFile,
+    columns: list[tuple[str, str]],
+    with_key: bool = False,
+    only_changed: bool = False,
 ) -> tuple[str, list[str]]:
     """The query of the suite's batch over a table with `columns`, and the columns it pulls."""
     needed = suite.columns_needed({name for name, _ in columns}, with_key)
@@ -98,9 +119,7 @@ def batch_sql(
     for name, expr in suite.batch.derived_columns.items():
         parts.append(f"({expr}) as {_quote(name)}")
     sql = f"select {', '.join(parts)} from {suite.batch.table} as t"
-    if suite.batch.where:
-        sql += f" where {suite.batch.where}"
-    return sql, needed
+    return sql + batch_where(suite, only_changed), needed
 
 
 def _categorical_columns(suite: SuiteFile, table: pa.Table) -> pa.Table:
@@ -133,11 +152,23 @@ class BatchQuery:
     columns_pulled: list[str]
 
 
+def _bound(suite: SuiteFile, sql: str, params: Mapping[str, object]) -> dict[str, object]:
+    named = set(_PARAM.findall(sql))
+    missing = sorted(named - set(params))
+    if missing:
+        raise BatchError(
+            f"{suite.path}: unknown parameter(s) {missing} in meta.batch; "
+            f"available: {sorted(params)}"
+        )
+    return {name: params[name] for name in sorted(named)}
+
+
 def batch_query(
     con: duckdb.DuckDBPyConnection,
     suite: SuiteFile,
     params: Mapping[str, object],
     with_key: bool = False,
+    only_changed: bool = False,
 ) -> BatchQuery:
     """The batch query over the table as it is in `con`, with the parameters it uses."""
     columns = table_columns(con, suite.batch.table)
@@ -146,21 +177,38 @@ def batch_query(
             f"table {suite.batch.table} (meta.batch.table of {suite.path}) does not exist in the "
             "build database: has the asset that writes it run?"
         )
-    sql, needed = batch_sql(suite, columns, with_key)
-    named = set(_PARAM.findall(sql))
-    missing = sorted(named - set(params))
-    if missing:
+    sql, needed = batch_sql(suite, columns, with_key, only_changed)
+    return BatchQuery(sql, _bound(suite, sql, params), needed)
+
+
+def draw_figures(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteFile,
+    params: Mapping[str, object],
+    only_changed: bool = False,
+) -> pd.DataFrame:
+    """The suite's figures: one row, computed by DuckDB."""
+    sql = figures_sql(suite, only_changed)
+    try:
+        return con.sql(sql, params=_bound(suite, sql, params) or None).df()
+    except duckdb.Error as exc:
+        raise BatchError(f"{suite.path}: the figures query failed: {exc}\nquery: {sql}") from exc
+
+
+def open_batch(
+    con: duckdb.DuckDBPyConnection, suite: SuiteFile, query: BatchQuery, chunk_rows: int
+) -> pa.RecordBatchReader:
+    """The batch's rows as a stream of Arrow record batches of at most `chunk_rows` rows."""
+    try:
+        return con.execute(query.sql, query.params or None).fetch_record_batch(chunk_rows)
+    except duckdb.Error as exc:
         raise BatchError(
-            f"{suite.path}: unknown parameter(s) {missing} in meta.batch; "
-            f"available: {sorted(params)}"
-        )
-    return BatchQuery(sql, {name: params[name] for name in sorted(named)}, needed)
+            f"{suite.path}: the batch query failed: {exc}\nquery: {query.sql}"
+        ) from exc
 
 
-def run_batch_query(
-    con: duckdb.DuckDBPyConnection, suite: SuiteFile, query: BatchQuery
-) -> pa.Table:
-    """The batch's rows, as Arrow."""
+def whole_batch(con: duckdb.DuckDBPyConnection, suite: SuiteFile, query: BatchQuery) -> pa.Table:
+    """The batch's rows at once, for suites whose expectations must see every row together."""
     try:
         return con.sql(query.sql, params=query.params or None).to_arrow_table()
     except duckdb.Error as exc:
@@ -169,10 +217,20 @@ def run_batch_query(
         ) from exc
 
 
+def next_chunk(reader: pa.RecordBatchReader) -> pa.Table | None:
+    """The next chunk of rows, or None when the stream is done."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_batches([reader.read_next_batch()])
+    except StopIteration:
+        return None
+
+
 def batch_from_arrow(
     suite: SuiteFile, query: BatchQuery, arrow: pa.Table, with_key: bool = False
 ) -> Batch:
-    """The pandas batch GX validates, from the rows of `run_batch_query`."""
+    """The pandas batch GX validates, from a chunk of the batch's rows."""
     frame = _categorical_columns(suite, arrow).to_pandas(date_as_object=False)
     needed = query.columns_pulled
     pulled_in_full = set(needed) - {n for n, u in suite.column_uses().items() if u <= NULL_ONLY}
@@ -185,8 +243,10 @@ def draw_batch(
     suite: SuiteFile,
     params: Mapping[str, object],
     with_key: bool = False,
+    only_changed: bool = False,
 ) -> Batch:
-    """Run the batch query; `params` fill `$name` placeholders in derived columns and `where`.
-    `with_key`: also draw the key columns in full, to name failing rows."""
-    query = batch_query(con, suite, params, with_key)
-    return batch_from_arrow(suite, query, run_batch_query(con, suite, query), with_key)
+    """The whole batch in one frame (small tables and tests); `params` fill `$name`
+    placeholders in derived columns and `where`. `with_key`: also draw the key columns in
+    full, to name failing rows."""
+    query = batch_query(con, suite, params, with_key, only_changed)
+    return batch_from_arrow(suite, query, whole_batch(con, suite, query), with_key)

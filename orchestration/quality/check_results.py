@@ -38,15 +38,17 @@ def check_result(
         )
     else:
         description = f"all {len(outcome.expectations)} expectations passed"
-    if outcome.reused_from:
+    if outcome.scope == "changed rows":
         description += (
-            f" (result of run {outcome.reused_from} at {outcome.reused_validated_at}, reused: "
-            "the batch, the suite and its parameters are unchanged since)"
+            f" on the {outcome.rows:,} row(s) this run's loads added or replaced (every other row "
+            "passed under the same suite, seeds and versions)"
         )
     metadata: dict[str, object] = {
         "suite_file": dg.MetadataValue.path(str(PROJECT_DIR / outcome.suite_path)),
         "table": outcome.table,
         "rows_validated": outcome.rows,
+        "scope": outcome.scope,
+        "chunks": outcome.chunks,
         "expectations": len(outcome.expectations),
         "failed_critical": len(outcome.blocking_failures),
         "failed_warning": len(failed) - len(outcome.blocking_failures),
@@ -56,9 +58,6 @@ def check_result(
     }
     if outcome.error:
         metadata["error"] = dg.MetadataValue.text(outcome.error)
-    if outcome.reused_from:
-        metadata["reused_result_of_run"] = outcome.reused_from
-        metadata["validated_at"] = outcome.reused_validated_at
     if report.docs_index:
         metadata["data_docs"] = dg.MetadataValue.path(str(report.docs_index))
     if outcome.docs_page:

@@ -69,6 +69,7 @@ class ExpectationOutcome:
     missing_values: list[Any] = field(default_factory=list)
     mismatched_columns: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    missing_count: int | None = None
 
     @property
     def label(self) -> str:
@@ -136,10 +137,13 @@ class SuiteOutcome:
     expectations: list[ExpectationOutcome] = field(default_factory=list)
     error: str | None = None
     docs_page: str | None = None
-    # set when the result is an earlier run's, reused because nothing it depends on changed
-    # (orchestration/quality/memo.py): that run's id and when it validated
-    reused_from: str | None = None
-    reused_validated_at: str | None = None
+    # "all rows", or "changed rows" when the row expectations ran on the rows that this run's
+    # loads added or replaced (meta.batch.changed)
+    scope: str = "all rows"
+    chunks: int = 0
+    # what the result depends on besides the rows (suites.py `changed`); kept once every row
+    # passed under it
+    basis: str | None = None
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -205,11 +209,39 @@ def expectation_outcome(result: Any, key: tuple[str, ...]) -> ExpectationOutcome
         missing_values=_plain(list(details.get("partial_missing_list") or [])[:SAMPLE_SIZE]),
         mismatched_columns=_plain((details.get("details") or {}).get("mismatched") or {}),
         error=_exception_message(result),
+        missing_count=details.get("missing_count"),
     )
 
 
-def from_gx(outcome: SuiteOutcome, gx_result: Any, key: tuple[str, ...]) -> SuiteOutcome:
-    outcome.expectations = sorted(
-        (expectation_outcome(r, key) for r in gx_result.results), key=lambda e: e.index
-    )
-    return outcome
+def from_gx(gx_result: Any, key: tuple[str, ...]) -> list[ExpectationOutcome]:
+    return [expectation_outcome(r, key) for r in gx_result.results]
+
+
+def add_up(parts: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
+    """The outcome of each expectation over a batch validated in chunks (row-wise
+    expectations only): counts add up, samples are the first ones found, and an expectation
+    passed when it passed on every chunk."""
+    merged: dict[int, ExpectationOutcome] = {}
+    for part in parts:
+        for e in part:
+            total = merged.get(e.index)
+            if total is None:
+                merged[e.index] = ExpectationOutcome(**{**vars(e)})
+                continue
+            total.success = total.success and e.success
+            for name in ("element_count", "unexpected_count", "missing_count"):
+                a, b = getattr(total, name), getattr(e, name)
+                if a is not None or b is not None:
+                    setattr(total, name, (a or 0) + (b or 0))
+            total.sample_values = (total.sample_values + e.sample_values)[:SAMPLE_SIZE]
+            total.sample_keys = (total.sample_keys + e.sample_keys)[:SAMPLE_SIZE]
+            for kind, names in e.mismatched_columns.items():
+                total.mismatched_columns.setdefault(kind, names)
+            if total.observed_value is None:
+                total.observed_value = e.observed_value
+            total.error = total.error or e.error
+    for total in merged.values():
+        judged = (total.element_count or 0) - (total.missing_count or 0)
+        if total.unexpected_count is not None:
+            total.unexpected_percent = 100 * total.unexpected_count / judged if judged else 0.0
+    return sorted(merged.values(), key=lambda e: e.index)

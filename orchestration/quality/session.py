@@ -5,8 +5,9 @@ folders of the warehouse: `<warehouse>/gx/validations` keeps the latest validati
 every suite as JSON, and `<warehouse>/data_docs` is the HTML site built from them. Every gate
 step of a run (raw, then seeds and marts) writes there and rebuilds the index, so the site shows
 the latest result of every suite. Results of a suite on an asset from earlier runs are removed
-when it is validated again on that asset, so the site does not grow night after night; a result
-reused by later runs (memo.py) stays until then.
+when it is validated again on that asset, so the site does not grow night after night. A batch
+validated in chunks has one result per chunk; the figures of a suite are a data asset of their
+own (`raw.deals.figures`), validated by the suite's figure expectations (`<suite>__figures`).
 
 GX is imported here, inside `GxSession`, never at module import: it costs ~3 s.
 """
@@ -17,12 +18,12 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestration.quality.results import SuiteOutcome, from_gx
-from orchestration.quality.suites import SuiteFile, build_gx_suite
+from orchestration.quality.results import ExpectationOutcome, SuiteOutcome, add_up, from_gx
+from orchestration.quality.suites import FIGURES_SUFFIX, SuiteFile, build_gx_suite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,6 +104,7 @@ class GxSession:
         self._suites: dict[str, Any] = {}
         self._validated: set[str] = set()
         self._pruned: set[tuple[str, str]] = set()
+        self._definitions: dict[tuple[str, str], Any] = {}
 
     def _batch_definition(self, label: str) -> Any:
         if label not in self._batch_definitions:
@@ -110,15 +112,15 @@ class GxSession:
             self._batch_definitions[label] = asset.add_batch_definition_whole_dataframe("batch")
         return self._batch_definitions[label]
 
-    def _suite(self, suite: SuiteFile) -> Any:
-        if suite.name not in self._suites:
-            self._suites[suite.name] = self.context.suites.add(build_gx_suite(suite))
-        return self._suites[suite.name]
+    def _suite(self, suite: SuiteFile, figures: bool) -> Any:
+        name = suite.name + (FIGURES_SUFFIX if figures else "")
+        if name not in self._suites:
+            self._suites[name] = self.context.suites.add(build_gx_suite(suite, figures))
+        return self._suites[name]
 
     def _prune(self, suite_name: str, label: str) -> None:
         """Drop the suite's results (JSON and HTML) on this data asset from other runs than
-        this one. Per asset: a result of the suite on another asset may still be reported, reused
-        from an earlier run (memo.py)."""
+        this one: the site shows each suite's latest run."""
         for root in (self.results_dir / suite_name, self.docs_dir / "validations" / suite_name):
             if not root.is_dir():
                 continue
@@ -131,72 +133,81 @@ class GxSession:
                     if folder.is_dir() and not any(folder.iterdir()):
                         folder.rmdir()
 
-    def _forget(self, suite_name: str, run_id: Any) -> None:
-        """Remove the stored result(s) of one validation of the suite (replaced by another)."""
+    def _forget(self, suite_name: str, run_ids: list[Any]) -> None:
+        """Remove the stored results of validations of the suite (replaced by others)."""
         store = self.context.validation_results_store
         for stored in store.list_keys():
             if (
                 getattr(stored, "expectation_suite_identifier", None) is not None
                 and stored.expectation_suite_identifier.name == suite_name
-                and stored.run_id == run_id
+                and stored.run_id in run_ids
             ):
                 store.remove_key(stored)
+
+    def _definition(self, suite: SuiteFile, asset: str, figures: bool) -> Any:
+        label = data_asset_label(asset) + (".figures" if figures else "")
+        name = suite.name + (FIGURES_SUFFIX if figures else "")
+        if (name, label) not in self._pruned:
+            self._prune(name, label)
+            self._pruned.add((name, label))
+        self._validated.add(name)
+        if (name, label) not in self._definitions:
+            self._definitions[(name, label)] = self.context.validation_definitions.add(
+                self._gx.ValidationDefinition(
+                    name=f"{name} on {asset}",
+                    data=self._batch_definition(label),
+                    suite=self._suite(suite, figures),
+                )
+            )
+        return self._definitions[(name, label)]
 
     def validate(
         self,
         suite: SuiteFile,
         outcome: SuiteOutcome,
-        frame: pd.DataFrame,
+        frames: Iterable[pd.DataFrame],
         parameters: Mapping[str, object],
-        keyed_frame: Callable[[], pd.DataFrame] | None = None,
-    ) -> SuiteOutcome:
-        """Validate `frame` against the suite; fill and return `outcome`. If it fails, validate
-        again with SUMMARY detail on `keyed_frame()` (the batch with its key columns; default
-        `frame`) to report the failing rows by key."""
+        figures: bool = False,
+        key: tuple[str, ...] = (),
+    ) -> tuple[list[ExpectationOutcome], list[Any]]:
+        """Validate each frame (the chunks of one batch, or the one row of figures) against
+        the suite's row (or figure) expectations. Without `key`, with BASIC detail: counts,
+        observed values and sample values, at half the cost of SUMMARY. With `key`, with
+        SUMMARY detail and the failing rows' keys. Returns the outcomes, added up over the
+        chunks, and the ids of the runs that stored them."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        label = data_asset_label(outcome.asset)
-        if (suite.name, label) not in self._pruned:
-            self._prune(suite.name, label)
-            self._pruned.add((suite.name, label))
-        self._validated.add(suite.name)
-        gx_suite = self._suite(suite)
-        definition = self.context.validation_definitions.add(
-            self._gx.ValidationDefinition(
-                name=f"{suite.name} on {outcome.asset}",
-                data=self._batch_definition(label),
-                suite=gx_suite,
-            )
-        )
+        definition = self._definition(suite, outcome.asset, figures)
         used = suite.parameters_used()
         expectation_parameters = {k: v for k, v in parameters.items() if k in used}
+        result_format: Any = "BASIC"
+        if key:
+            result_format = {
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": PARTIAL_UNEXPECTED,
+                "unexpected_index_column_names": list(key),
+            }
+        parts: list[list[ExpectationOutcome]] = []
+        run_ids: list[Any] = []
         started = time.perf_counter()
-        # BASIC gives counts, observed values and sample values at half the cost of SUMMARY;
-        # only a suite that failed is validated again with SUMMARY for its failing keys.
-        first = RunIdentifier(run_name=self.run_name)
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=expectation_parameters,
-            result_format="BASIC",
-            run_id=first,
-        )
-        key: tuple[str, ...] = ()
-        if not result.success and suite.batch.key:
-            detailed = keyed_frame() if keyed_frame else frame
-            key = tuple(k for k in suite.batch.key if k in detailed.columns)
-            self._forget(suite.name, first)
+        for frame in frames:
+            run_id = RunIdentifier(run_name=self.run_name)
             result = definition.run(
-                batch_parameters={"dataframe": detailed},
+                batch_parameters={"dataframe": frame},
                 expectation_parameters=expectation_parameters,
-                result_format={
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": PARTIAL_UNEXPECTED,
-                    "unexpected_index_column_names": list(key),
-                },
-                run_id=RunIdentifier(run_name=self.run_name),
+                result_format=result_format,
+                run_id=run_id,
             )
+            run_ids.append(run_id)
+            parts.append(from_gx(result, key))
+            if not figures:
+                outcome.chunks += 1
         outcome.seconds += time.perf_counter() - started
-        return from_gx(outcome, result, key)
+        return add_up(parts), run_ids
+
+    def forget(self, suite: SuiteFile, run_ids: list[Any]) -> None:
+        """Drop results of the suite's row expectations that a detailed run replaces."""
+        self._forget(suite.name, run_ids)
 
     def build_docs(self, outcomes: list[SuiteOutcome]) -> Path:
         """Render this session's results and the site index; link each outcome to its page."""

@@ -31,6 +31,32 @@ SPEC_FIELD = "spec"
 _SPEC_SECTION = re.compile(r"^§\d+\b")
 
 
+# Expectations that judge each row on its own (and the schema ones, which see the columns):
+# validated chunk by chunk, their counts add up. Others see the whole batch at once.
+ROW_WISE_PREFIXES = (
+    "expect_column_values_to_",
+    "expect_column_pair_values_",
+    "expect_multicolumn_values_to_",
+)
+NOT_ROW_WISE = {"expect_column_values_to_be_unique", "expect_multicolumn_values_to_be_unique"}
+SCHEMA_EXPECTATIONS = {
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_column_to_exist",
+    "expect_table_column_count_to_equal",
+}
+
+
+def expectation_columns(exp: dict[str, Any]) -> list[str]:
+    """The columns an expectation's kwargs name, in order."""
+    kwargs = exp.get("kwargs", {})
+    names = [kwargs[a] for a in _COLUMN_ARGS if isinstance(kwargs.get(a), str)]
+    for arg in _COLUMN_LIST_ARGS:
+        if isinstance(kwargs.get(arg), list):
+            names += [n for n in kwargs[arg] if isinstance(n, str)]
+    return names
+
+
 class SuiteError(ValueError):
     """A suite file cannot be used; the message names the file and what to fix."""
 
@@ -41,13 +67,20 @@ class BatchSpec:
 
     `table`: schema.table; `where`: an optional SQL filter; `key`: columns that identify a row
     (shown for failing rows); `derived_columns`: name -> SQL expression over the table, computed
-    in DuckDB (foreign keys, window totals, normalised codes) and validated like any column.
+    in DuckDB (rules across columns, normalised codes, window totals) and validated like any
+    column. `changed`: an optional SQL condition naming the rows that the current load adds or
+    replaces: while the suite, the seeds and GX are those of the last validation of every row,
+    the row expectations run on these rows only. `figures`: name -> SQL expression computed by
+    DuckDB over the batch's rows (`batch`) and any table (key uniqueness, foreign keys, row
+    counts): one row of figures that the expectations naming them validate.
     """
 
     table: str
     key: tuple[str, ...] = ()
     where: str | None = None
     derived_columns: dict[str, str] = field(default_factory=dict)
+    changed: str | None = None
+    figures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,17 +98,32 @@ class SuiteFile:
         """The Dagster check name: the suite name, prefixed so it never clashes with dbt's."""
         return f"gx_{self.name}"
 
+    def row_expectations(self) -> tuple[dict[str, Any], ...]:
+        """The expectations on the batch's rows (every one that names no figure)."""
+        return tuple(e for e in self.expectations if not self.names_figure(e))
+
+    def figure_expectations(self) -> tuple[dict[str, Any], ...]:
+        """The expectations on the one row of figures (`meta.batch.figures`)."""
+        return tuple(e for e in self.expectations if self.names_figure(e))
+
+    def names_figure(self, exp: dict[str, Any]) -> bool:
+        return bool(set(expectation_columns(exp)) & set(self.batch.figures))
+
+    def row_wise(self) -> bool:
+        """Whether every row expectation judges each row on its own (or the columns only), so
+        that the rows may be validated in chunks and the results added up."""
+        return all(
+            e["type"] in SCHEMA_EXPECTATIONS
+            or (e["type"].startswith(ROW_WISE_PREFIXES) and e["type"] not in NOT_ROW_WISE)
+            for e in self.row_expectations()
+        )
+
     def columns_needed(self, table_columns: set[str], with_key: bool = True) -> list[str]:
-        """Table columns the expectations (and, `with_key`, the key) refer to, in order of
+        """Table columns the row expectations (and, `with_key`, the key) refer to, in order of
         mention."""
         wanted: list[str] = []
-        for exp in self.expectations:
-            kwargs = exp.get("kwargs", {})
-            names = [kwargs[a] for a in _COLUMN_ARGS if isinstance(kwargs.get(a), str)]
-            for arg in _COLUMN_LIST_ARGS:
-                if isinstance(kwargs.get(arg), list):
-                    names += [n for n in kwargs[arg] if isinstance(n, str)]
-            wanted += names
+        for exp in self.row_expectations():
+            wanted += expectation_columns(exp)
         if with_key:
             wanted += list(self.batch.key)
         seen: set[str] = set()
@@ -93,7 +141,7 @@ class SuiteFile:
     def column_uses(self) -> dict[str, set[str]]:
         """Column -> the expectation types that name it (multi-column ones as `pair`)."""
         uses: dict[str, set[str]] = {}
-        for exp in self.expectations:
+        for exp in self.row_expectations():
             kwargs = exp.get("kwargs", {})
             if isinstance(kwargs.get("column"), str):
                 uses.setdefault(kwargs["column"], set()).add(exp["type"])
@@ -129,7 +177,7 @@ def _parse_guards(path: Path, value: object) -> tuple[tuple[str, ...], ...]:
 def _parse_batch(path: Path, value: object) -> BatchSpec:
     if not isinstance(value, dict) or not isinstance(value.get("table"), str):
         raise _fail(path, 'meta.batch.table must name a table, e.g. "raw.deals"')
-    unknown = set(value) - {"table", "key", "where", "derived_columns"}
+    unknown = set(value) - {"table", "key", "where", "derived_columns", "changed", "figures"}
     if unknown:
         raise _fail(path, f"meta.batch has unknown field(s) {sorted(unknown)}")
     key = value.get("key") or []
@@ -139,10 +187,25 @@ def _parse_batch(path: Path, value: object) -> BatchSpec:
         isinstance(k, str) and _NAME.match(k) and isinstance(v, str) for k, v in derived.items()
     ):
         raise _fail(path, "meta.batch.derived_columns must map lower_case names to SQL expressions")
-    where = value.get("where")
-    if where is not None and not isinstance(where, str):
-        raise _fail(path, "meta.batch.where must be a SQL condition (a string)")
-    return BatchSpec(table=value["table"], key=tuple(key), where=where, derived_columns=derived)
+    figures = value.get("figures") or {}
+    if not isinstance(figures, dict) or not all(
+        isinstance(k, str) and _NAME.match(k) and isinstance(v, str) for k, v in figures.items()
+    ):
+        raise _fail(path, "meta.batch.figures must map lower_case names to SQL expressions")
+    clash = sorted(set(figures) & set(derived))
+    if clash:
+        raise _fail(path, f"meta.batch: {clash} is both a derived column and a figure")
+    for name in ("where", "changed"):
+        if value.get(name) is not None and not isinstance(value.get(name), str):
+            raise _fail(path, f"meta.batch.{name} must be a SQL condition (a string)")
+    return BatchSpec(
+        table=value["table"],
+        key=tuple(key),
+        where=value.get("where"),
+        derived_columns=derived,
+        changed=value.get("changed"),
+        figures=figures,
+    )
 
 
 def _check_expectation(path: Path, i: int, exp: object) -> dict[str, Any]:
@@ -187,7 +250,7 @@ def parse_suite(path: Path, data: object) -> SuiteFile:
     expectations = data.get("expectations")
     if not isinstance(expectations, list):
         raise _fail(path, '"expectations" must be a list')
-    return SuiteFile(
+    suite = SuiteFile(
         path=path,
         name=name,
         guards=_parse_guards(path, meta.get("guards")),
@@ -196,6 +259,16 @@ def parse_suite(path: Path, data: object) -> SuiteFile:
         notes=data.get("notes") if isinstance(data.get("notes"), str) else None,
         raw=data,
     )
+    figures = set(suite.batch.figures)
+    for i, exp in enumerate(suite.expectations):
+        named = expectation_columns(exp)
+        if set(named) & figures and not set(named) <= figures:
+            raise _fail(
+                path,
+                f"expectations[{i}] ({exp['type']}) names a figure and a column of the rows: "
+                "an expectation validates either the figures or the rows",
+            )
+    return suite
 
 
 def read_suite(path: Path) -> SuiteFile:
@@ -219,16 +292,23 @@ def load_suites(directory: Path) -> list[SuiteFile]:
     return suites
 
 
-def build_gx_suite(suite: SuiteFile) -> gx.ExpectationSuite:
-    """The GX ExpectationSuite of a file. Unlike `ExpectationSuite(**data)`, which logs and skips
-    an expectation it cannot build, this raises, naming the file and the expectation."""
+FIGURES_SUFFIX = "__figures"
+
+
+def build_gx_suite(suite: SuiteFile, figures: bool = False) -> gx.ExpectationSuite:
+    """The GX ExpectationSuite of a file's row expectations (`figures`: of its figure
+    expectations, named `<suite>__figures`). Unlike `ExpectationSuite(**data)`, which logs and
+    skips an expectation it cannot build, this raises, naming the file and the expectation."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
     built = []
+    part = suite.figure_expectations() if figures else suite.row_expectations()
     for i, exp in enumerate(suite.expectations):
+        if not any(exp is p for p in part):
+            continue
         try:
             config = ExpectationConfiguration(
                 type=exp["type"],
@@ -244,7 +324,9 @@ def build_gx_suite(suite: SuiteFile) -> gx.ExpectationSuite:
                 suite.path, f"expectations[{i}] ({exp['type']}) is not valid: {exc}"
             ) from exc
     gx_suite = gx.ExpectationSuite(
-        name=suite.name, expectations=built, meta=dict(suite.raw.get("meta") or {})
+        name=suite.name + (FIGURES_SUFFIX if figures else ""),
+        expectations=built,
+        meta=dict(suite.raw.get("meta") or {}),
     )
     if len(gx_suite.expectations) != len(built):  # the constructor logs and skips, never raises
         raise _fail(suite.path, "GX refused an expectation; see the log above")

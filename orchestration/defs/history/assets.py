@@ -157,7 +157,6 @@ def strategy_history(
         settings.warehouse_dir,
         run_name=context.run.run_id,
         duckdb_config=settings.duckdb_config(),
-        reuse=False,
     )
     for outcome in report.outcomes:
         yield check_result(outcome, report, asset_key=STRATEGY_HISTORY)

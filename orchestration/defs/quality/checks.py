@@ -38,7 +38,7 @@ from orchestration.ingest.settle import settle_pending_loads
 from orchestration.names import RAW_KEYS as RAW_ASSET_KEYS
 from orchestration.names import WRITER_POOL, dbt_asset_keys, raw_upstream, seeds_dir_of
 from orchestration.quality.check_results import check_result
-from orchestration.quality.gate import Target, run_gate
+from orchestration.quality.gate import Target, record_bases, run_gate
 from orchestration.quality.parameters import gate_parameters
 from orchestration.quality.suites import SuiteFile, load_suites
 from orchestration.settings import EXPECTATIONS_DIR
@@ -114,8 +114,11 @@ def run_checks(
         run_name=context.run.run_id,
         prepare=prepare,
         duckdb_config=settings.duckdb_config(),
-        reuse=settings.quality_reuse,
+        seeds_dir=seeds_dir,
     )
+    if any(o.basis for o in report.outcomes):
+        with warehouse.connect() as con:
+            record_bases(con, report, context.run.run_id)
     timings = ", ".join(
         f"{k} {v}" if isinstance(v, int) else f"{k} {v:.2f}" for k, v in report.timings.items()
     )
