@@ -1,5 +1,9 @@
 """One day's deal extract on top of a generated landing zone: ≈ 1/365 of the deals, half of
-them new deals and half later versions of open deals that closed (won or lost) that day."""
+them new deals and half later versions of open deals that closed (won or lost) that day.
+
+The deal files are read where they lie (a view, never a copy in memory) and the new deals are a
+reservoir sample, so that memory stays flat in the scale factor.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ def write_day(landing: Path, day: date, seed: int = 1) -> tuple[Path, int]:
     files = f"'{landing}/deals/*.parquet'"
     csvs = f"'{landing}/deals/*.csv'"
     con.execute(
-        "create temp table deals as "
+        "create temp view deals as "
         f"select columns(*)::varchar from read_parquet({files}, union_by_name = true) "
         "union all by name "
         f"select * from read_csv({csvs}, all_varchar = true, union_by_name = true)"
@@ -43,6 +47,10 @@ def write_day(landing: Path, day: date, seed: int = 1) -> tuple[Path, int]:
               '{stamp}' as updated_at)
             from open_deals
           ),
+          picked as (
+            select * from (select * from deals where partner_id is not null)
+            using sample reservoir({n - n // 2} rows) repeatable ({seed})
+          ),
           fresh as (
             select * replace (
               'DNEW-{day.isoformat()}-' || cast(row_number() over () as varchar) as deal_id,
@@ -50,8 +58,7 @@ def write_day(landing: Path, day: date, seed: int = 1) -> tuple[Path, int]:
               '{day.isoformat()}' as registered_on,
               null as closed_on,
               '{stamp}' as updated_at)
-            from deals where partner_id is not null
-            order by random() limit {n - n // 2}
+            from picked
           )
           select deal_id, partner_id, deal_source, account_id, account_country,
                  account_segment, account_vertical, product_line, amount, currency, stage,

@@ -9,10 +9,19 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from orchestration.generator import DEFAULT_END_DATE, GenerationResult, generate
+from orchestration.generator.accounts import build_accounts
+from orchestration.generator.common import CHUNK_ROWS, Calendar, Streams, days
+from orchestration.generator.core import _template
+from orchestration.generator.deals import DealModel, deal_chunk
+from orchestration.generator.partners import build_partners
+from orchestration.generator.reference import SEGMENTS, load_reference
+from orchestration.generator.story import choose_story
 from orchestration.ingest.contract import ENTITIES
 from orchestration.ingest.loader import load_entity
 from orchestration.quality.parameters import seed_code_sets
@@ -165,6 +174,34 @@ def test_dirty_rows_are_the_rejects(zone: Zone) -> None:
         assert one(con, clash) == 0
     assert one(con, "select count(*) from raw.partners") == 500
     assert one(con, "select count(*) from raw.deals") == 50_000
+
+
+def test_dirty_templates_come_chunk_by_chunk() -> None:
+    """The valid rows that dirty rows are made from are drawn at most a chunk at a time and only
+    the qualifying ones are kept, so a large scale (many dirty rows) needs no more memory than
+    one chunk; every kept deal is a won or lost partner deal, each a distinct row."""
+    ref = load_reference(SEEDS)
+    calendar = Calendar(days(DEFAULT_END_DATE))
+    streams = Streams(1)
+    story = choose_story(SEEDS, ref, calendar)
+    partners = build_partners(200, ref, calendar, streams.rng("partners", 0), story)
+    model = DealModel(partners, build_accounts(ref, 20_000, len(SEGMENTS)), ref, calendar)
+    asked: list[tuple[int, int]] = []
+
+    def chunker(
+        rng: np.random.Generator, first: int, n: int
+    ) -> tuple[dict[str, pa.Array], np.ndarray, np.ndarray, dict[str, pa.Array]]:
+        asked.append((first, n))
+        return deal_chunk(model, rng, first, n)
+
+    need = 100_000  # more qualifying deals than one chunk holds
+    template, eligible = _template("deals", chunker, streams.rng("dirty", 1), 20_000, need)
+    assert len(asked) >= 2
+    assert asked == [(20_000 + i * CHUNK_ROWS, CHUNK_ROWS) for i in range(len(asked))]
+    assert len(eligible) == need and all(len(column) == need for column in template.values())
+    assert set(template["stage"].to_pylist()) <= {"won", "lost"}
+    assert template["partner_id"].null_count == 0
+    assert len(set(template["deal_id"].to_pylist())) == need
 
 
 def test_deltas_supersede_initial_rows(zone: Zone) -> None:

@@ -55,20 +55,39 @@ def _write_dirty(writer: EntityWriter, table: pa.Table, calendar: Calendar) -> N
     writer.dirty(table.set_column(table.schema.get_field_index("updated_at"), "updated_at", stamp))
 
 
+def _qualifying(name: str, columns: dict[str, pa.Array]) -> np.ndarray:
+    """Rows of a generated piece that can become dirty rows: every row, but for deals only won
+    or lost partner deals (so that each break triggers exactly one rule)."""
+    if name != "deals":
+        return np.arange(len(columns["updated_at"]))
+    closed = np.isin(columns["stage"].to_numpy(zero_copy_only=False), ["won", "lost"])
+    has_partner = ~np.asarray(columns["partner_id"].is_null())
+    return np.flatnonzero(closed & has_partner)
+
+
 def _template(
     name: str, chunker: Chunk, rng: np.random.Generator, size: int, need: int
 ) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """Valid rows to break into `need` dirty rows, and which of them qualify: every row, but
-    for deals only won or lost partner deals (so that each break triggers exactly one rule).
+    """Valid rows to break into `need` dirty rows, and which of them qualify (`_qualifying`).
+
+    Rows are drawn from `rng` in pieces of at most CHUNK_ROWS, and only the first `need`
+    qualifying rows are kept, so that memory stays within one chunk at any scale.
     Certification rows are numbered from 0 (a row number maps to a partner)."""
     rows = 16 * need + 64
     first = 0 if name == "certifications" else size
-    columns, *_ = chunker(rng, first, min(rows, size) if name == "certifications" else rows)
-    if name != "deals":
-        return columns, np.arange(len(columns["updated_at"]))
-    closed = np.isin(columns["stage"].to_numpy(zero_copy_only=False), ["won", "lost"])
-    has_partner = ~np.asarray(columns["partner_id"].is_null())
-    return columns, np.flatnonzero(closed & has_partner)
+    if name == "certifications":
+        rows = min(rows, size)
+    pieces: list[dict[str, pa.Array]] = []
+    found = 0
+    for a, b in chunk_bounds(rows):
+        columns, *_ = chunker(rng, first + a, b - a)
+        keep = pa.array(_qualifying(name, columns)[: need - found])
+        pieces.append({column: values.take(keep) for column, values in columns.items()})
+        found += len(keep)
+        if found >= need:
+            break
+    template = {column: pa.concat_arrays([p[column] for p in pieces]) for column in pieces[0]}
+    return template, np.arange(found)
 
 
 def generate(
