@@ -261,6 +261,12 @@ def main() -> None:
         help=f"do not measure the fixed cost at SF{FIXED_SCALE:g}: the ratios then count it "
         "as 0 s, which overstates them",
     )
+    parser.add_argument(
+        "--full-only",
+        action="store_true",
+        help="measure the full refresh only, without the empty night and the day of deals "
+        "(e.g. at SF100, where the targets are the full refresh's time and memory)",
+    )
     args = parser.parse_args()
 
     empty_day, one_day = bench_days()
@@ -285,13 +291,14 @@ def main() -> None:
         shutil.rmtree(fixed_zone.warehouse, ignore_errors=True)
 
     result["full"] = zone.night(END, "full refresh")
-    result["empty"] = zone.night(empty_day, "empty night")
-    delta, delta_rows = write_day(zone.landing, one_day)
-    try:
-        result["day"] = zone.night(one_day, f"one day of deals (+{delta_rows:,} rows)")
-        result["day"]["delta_rows"] = delta_rows
-    finally:
-        delta.unlink()  # the landing zone stays the generated one for the next bench
+    if not args.full_only:
+        result["empty"] = zone.night(empty_day, "empty night")
+        delta, delta_rows = write_day(zone.landing, one_day)
+        try:
+            result["day"] = zone.night(one_day, f"one day of deals (+{delta_rows:,} rows)")
+            result["day"]["delta_rows"] = delta_rows
+        finally:
+            delta.unlink()  # the landing zone stays the generated one for the next bench
     if not args.no_fixed and args.scale == FIXED_SCALE:
         result["fixed"] = {"scale": FIXED_SCALE, "empty": result["empty"], "same_zone": True}
 
@@ -318,19 +325,27 @@ def main() -> None:
 
 def targets(result: dict) -> dict:
     """The target ratios from the measured wall times (None where a figure is missing)."""
-    full, empty, day = (result[k]["seconds"] for k in ("full", "empty", "day"))
+    full, empty, day = (
+        result[k]["seconds"] if k in result else None for k in ("full", "empty", "day")
+    )
     fixed = result["fixed"]["empty"]["seconds"] if "fixed" in result else 0.0
     span = full - fixed
 
-    def ratio(part: float, whole: float) -> float | None:
-        return part / whole if whole > 0 else None
+    def ratio(part: float | None, whole: float) -> float | None:
+        return part / whole if part is not None and whole > 0 else None
 
     full_target = TARGETS["full_seconds"] if result["scale"] == FULL_SECONDS_SCALE else None
     return {
         "fixed_seconds": fixed if "fixed" in result else None,
         "full_above_fixed_seconds": span,
-        "empty_night": {"value": ratio(empty - fixed, span), "target": TARGETS["empty_night"]},
-        "one_day": {"value": ratio(day - empty, span), "target": TARGETS["one_day"]},
+        "empty_night": {
+            "value": ratio(None if empty is None else empty - fixed, span),
+            "target": TARGETS["empty_night"],
+        },
+        "one_day": {
+            "value": ratio(None if day is None or empty is None else day - empty, span),
+            "target": TARGETS["one_day"],
+        },
         "full_seconds": {"value": full, "target": full_target},
         "full_to_floor": {
             "value": ratio(full, result["floor"]["seconds"]) if "floor" in result else None,
@@ -458,11 +473,12 @@ def report(result: dict) -> str:
         nights += [(f"{small} full refresh", fixed["full"])]
         nights += [(f"{small} empty night (the fixed cost)", fixed["empty"])]
     empty_title = f"{scale} empty night" + (" (the fixed cost)" if fixed.get("same_zone") else "")
-    nights += [
-        (f"{scale} full refresh", result["full"]),
-        (empty_title, result["empty"]),
-        (f"{scale} one day of deals (+{result['day']['delta_rows']:,} rows)", result["day"]),
-    ]
+    nights += [(f"{scale} full refresh", result["full"])]
+    if "empty" in result:
+        nights += [(empty_title, result["empty"])]
+    if "day" in result:
+        rows = result["day"]["delta_rows"]
+        nights += [(f"{scale} one day of deals (+{rows:,} rows)", result["day"])]
     lines += ["| run | as of | seconds | peak GiB (process tree) |", "|---|---|---:|---:|"]
     for title, r in nights:
         lines.append(f"| {title} | {r['as_of']} | {r['seconds']:.1f} | {r['peak_gib']:.2f} |")
