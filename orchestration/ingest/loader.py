@@ -1,11 +1,17 @@
 """Load landing files into the build database (SPEC §3): once per file, upsert by key.
 
-A run loads every new file of one entity as one transaction. Files are first read into temp
-tables; if any of them is unreadable, empty or lacks a required column, nothing of the batch is
+A run loads every new file of one entity as one transaction. Files are first read into tables
+of a scratch database (a DuckDB file in the temp directory, compressed on disk, removed after the
+load); if any of them is unreadable, empty or lacks a required column, nothing of the batch is
 loaded and `FileRejected` names the file and the column. Rows that break a rule go to
 `audit.rejected_rows` with their reason and original values; the rest are upserted into
 `raw.<entity>` (a later `updated_at` wins; on a tie, the later file, then the later row), and
 every one of them is kept as a version in `raw.<entity>_history` (history.py).
+
+The transaction applies the files in slices of about `SLICE_ROWS` rows, in load order: typing,
+ranking and joining one slice stays within DuckDB's memory limit whatever the size of the batch
+(an initial extract of 100M deals). A later slice replaces what an earlier one wrote by the same
+rules, so the result equals that of the batch applied at once.
 
 Which files are read is decided by the landing zone's rules (landing.py); a CSV file that
 cannot be parsed is named with the line and column where it breaks (csv_file.py). A committed
@@ -16,8 +22,12 @@ batch stays *pending* until the raw quality gate accepts it; a gate that blocks 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections.abc import Callable
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +40,12 @@ from orchestration.ingest.history import add_versions, ensure_history
 from orchestration.ingest.landing import LandingError, scan_landing
 from orchestration.ingest.pending import ensure_pending_tables, keep_replaced, mark_pending
 from orchestration.ingest.reference import register_reference
+
+# Rows of a batch applied to raw.<entity> at a time (module docstring). At 4M deals a slice's
+# typed rows and joins take about 1.5 GB.
+SLICE_ROWS = 4_000_000
+# The scratch database's name in the loader's connection.
+STAGE = "_psw_stage"
 
 AUDIT_DDL = """
 create schema if not exists raw;
@@ -176,7 +192,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, table
         for c in entity.columns
     )
     con.execute(
-        f"create or replace temp table {table} as "
+        f"create or replace table {table} as "
         f"select {select}, row_number() over () as _source_row "
         f"from read_csv(?, header = true, auto_detect = false, columns = {spec}, "
         "delim = ',', quote = '\"', escape = '\"', strict_mode = true"
@@ -202,7 +218,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, entity: Entity, path: Path, t
         else:
             parts.append(f"cast({quoted} as varchar) as {c.name}")
     con.execute(
-        f"create or replace temp table {table} as "
+        f"create or replace table {table} as "
         f"select {', '.join(parts)}, row_number() over () as _source_row "
         "from read_parquet(?)",
         [str(path)],
@@ -307,6 +323,7 @@ def load_entity(
     seeds_dir: Path,
     run_id: str | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    slice_rows: int = SLICE_ROWS,
 ) -> LoadResult:
     """Load the entity's new landing files into `raw.<entity>`; see the module docstring."""
     con.execute("set TimeZone = 'UTC'")
@@ -322,132 +339,200 @@ def load_entity(
         ).fetchall()
     }
     pending = new_files(landing_dir, entity, loaded, result, log)
-
-    problems: list[str] = []
-    staged: list[str] = []
-    for i, (path, _digest) in enumerate(pending):
-        table = f"_stage_{entity.name}_{i}"
-        problem = _stage(con, entity, path, table)
-        if problem:
-            problems.append(problem)
-        else:
-            staged.append(table)
-    if problems:
-        for table in staged:
-            con.execute(f"drop table if exists {table}")
-        raise FileRejected(problems)
-
     if pending:
-        _apply(con, entity, pending, staged, run_id, result, log)
+        with _scratch(con, entity):
+            staged = _stage_all(con, entity, pending)
+            _apply(con, entity, pending, staged, run_id, result, log, slice_rows)
     row = con.execute(f"select count(*) from raw.{entity.name}").fetchone()
     assert row is not None
     result.table_rows = int(row[0])
     return result
 
 
+@contextmanager
+def _scratch(con: duckdb.DuckDBPyConnection, entity: Entity) -> Iterator[None]:
+    """Attach the scratch database that the batch's files are read into, as `STAGE`; detach
+    and remove it afterwards. It lives in DuckDB's temp directory (beside the build database)."""
+    [(temp_dir,)] = con.execute("select current_setting('temp_directory')").fetchall()
+    folder = Path(temp_dir) if temp_dir and Path(temp_dir).is_absolute() else None
+    made = None
+    if folder is None:
+        made = folder = Path(tempfile.mkdtemp(prefix="psw-stage-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"stage-{entity.name}-{os.getpid()}.duckdb"
+    # a killed load's scratch file: one process at a time writes the build database
+    for leftover in folder.glob(f"stage-{entity.name}-*.duckdb*"):
+        leftover.unlink(missing_ok=True)
+    con.execute(f"attach '{path}' as {STAGE}")
+    try:
+        yield
+    finally:
+        con.execute(f"detach {STAGE}")
+        for done in (path, path.with_name(path.name + ".wal")):
+            done.unlink(missing_ok=True)
+        if made is not None:
+            made.rmdir()
+
+
+def _stage_all(
+    con: duckdb.DuckDBPyConnection, entity: Entity, pending: list[tuple[Path, str]]
+) -> list[tuple[str, int]]:
+    """Read every pending file into a table of the scratch database; return (table, rows) in
+    load order, or raise `FileRejected` naming every file that cannot be loaded."""
+    problems: list[str] = []
+    staged: list[tuple[str, int]] = []
+    for i, (path, _digest) in enumerate(pending):
+        table = f"{STAGE}.{entity.name}_{i}"
+        problem = _stage(con, entity, path, table)
+        if problem:
+            problems.append(problem)
+        elif not problems:
+            [(rows,)] = con.execute(f"select count(*) from {table}").fetchall()
+            staged.append((table, int(rows)))
+    if problems:
+        raise FileRejected(problems)
+    return staged
+
+
+def _slices(
+    pending: list[tuple[Path, str]], staged: list[tuple[str, int]], slice_rows: int
+) -> Iterator[list[tuple[Path, str]]]:
+    """The files in load order, grouped into slices of at least `slice_rows` rows (the last
+    may hold fewer); each item is (file name, staged table)."""
+    part: list[tuple[Path, str]] = []
+    rows = 0
+    for (path, _digest), (table, n) in zip(pending, staged, strict=True):
+        part.append((path, table))
+        rows += n
+        if rows >= slice_rows:
+            yield part
+            part, rows = [], 0
+    if part:
+        yield part
+
+
 def _apply(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
     pending: list[tuple[Path, str]],
-    staged: list[str],
+    staged: list[tuple[str, int]],
     run_id: str | None,
     result: LoadResult,
     log: Callable[[str], None],
+    slice_rows: int,
 ) -> None:
-    names = entity.column_names
-    cols = ", ".join(names)
-    union = " union all ".join(
-        f"select {cols}, {sql._lit(path.name)} as _source_file, _source_row from {table}"
-        for (path, _), table in zip(pending, staged, strict=True)
-    )
-    key = entity.key
+    counts: dict[str, tuple[int, int]] = {}
+    reasons: Counter[str] = Counter()
     con.execute("begin transaction")
     try:
         load_id = _next_load_id(con)
-        # typed rows with their reject reasons; only the columns the statements below read:
-        # the text of every column (t_*) is not kept, and a 1M-row batch holds half the
-        # strings it would (≈ 2 s less at SF1)
-        kept = ", ".join(["_source_file", "_source_row", f"t_{key}", *names, "_reason", "_record"])
-        con.execute(
-            f"""create or replace temp table _batch as
-            select {kept} from ({sql.typed_select(entity, f"({union})")}) as typed"""
-        )
-        con.execute(
-            "insert into audit.rejected_rows "
-            "select ?, _source_file, t_" + key + ", _reason, now()::timestamp, _source_row, "
-            "_record, ?, ? from _batch where _reason is not null",
-            [entity.name, load_id, run_id],
-        )
-        # Among the good rows of a key, the one that counts is the one with the latest
-        # updated_at, then the later file, then the later row; the others lose. Only the keys
-        # that occur more than once are ranked: a window over the whole batch sorted every
-        # column of every row by key (SF10 deals: 17 s of the batch's 22 s, spilling at the
-        # 4GB memory limit; `EXPLAIN ANALYZE`).
-        con.execute(
-            f"""create or replace temp table _losers as
-            select _source_file, _source_row from (
-              select _source_file, _source_row, row_number() over (
-                partition by {key}
-                order by updated_at desc, _source_file desc, _source_row desc
-              ) as _rank
-              from _batch
-              where _reason is null and {key} in (
-                select {key} from _batch where _reason is null
-                group by {key} having count(*) > 1
-              )
-            ) where _rank > 1"""
-        )
-        # The existing rows that the batch replaces: those with an earlier updated_at than a
-        # good row of the batch, or the same updated_at in an earlier file (an equal file name
-        # means the same file delivered again with new content: the new load wins). A row
-        # that the batch's winner does not replace, no loser replaces either.
-        replaces = f"""new._reason is null and old.{key} = new.{key}
-              and (old.updated_at < new.updated_at
-                   or (old.updated_at = new.updated_at
-                       and old._source_file <= new._source_file))"""
-        # kept until the raw gate passes, so that a blocked batch can be undone (pending.py)
-        keep_replaced(
-            con, entity, f"exists (select 1 from _batch as new where {replaces})", load_id
-        )
-        con.execute(f"delete from raw.{entity.name} as old using _batch as new where {replaces}")
-        inserted = con.execute(
-            f"""insert into raw.{entity.name}
-            select {", ".join(f"b.{c}" for c in names)}, b._source_file, b._source_row,
-              {load_id}, now()::timestamp
-            from _batch as b
-            left join _losers as l
-              on l._source_file = b._source_file and l._source_row = b._source_row
-            where b._reason is null and l._source_row is null
-              and b.{key} not in (select {key} from raw.{entity.name})"""
-        ).fetchone()
-        result.rows_upserted = int(inserted[0]) if inserted else 0
-        add_versions(con, entity, "_batch", load_id)
-
-        counts = {
-            name: (read, rejected)
-            for name, read, rejected in con.execute(
-                "select _source_file, count(*), count(_reason) from _batch group by 1"
-            ).fetchall()
-        }
+        for part in _slices(pending, staged, slice_rows):
+            _apply_slice(con, entity, part, load_id, run_id, counts, reasons)
         for row in file_loads(entity, pending, counts, load_id, run_id, result):
             con.execute(
                 "insert into audit.loaded_files "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, now()::timestamp, ?)",
                 list(row),
             )
-        result.reject_reasons = _reason_counts(con)
+        result.reject_reasons = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+        # the batch's rows that are current now (a key that a later slice replaced counts once)
+        [(upserted,)] = con.execute(
+            f"select count(*) from raw.{entity.name} where _load_id = ?", [load_id]
+        ).fetchall()
+        result.rows_upserted = int(upserted)
         mark_pending(con, entity, load_id, run_id)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        for table in [*staged, "_batch", "_losers"]:
+        for table in ("_batch", "_losers"):
             con.execute(f"drop table if exists {table}")
     log(
         f"{entity.name}: read {result.rows_read} rows, loaded {result.rows_loaded}, "
         f"rejected {result.rows_rejected}, upserted {result.rows_upserted}"
     )
+
+
+def _apply_slice(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    part: list[tuple[Path, str]],
+    load_id: int,
+    run_id: str | None,
+    counts: dict[str, tuple[int, int]],
+    reasons: Counter[str],
+) -> None:
+    """Apply one slice of the batch inside the loader's transaction; add its rows read and
+    rejected per file to `counts` and its reject rules to `reasons`."""
+    names = entity.column_names
+    cols = ", ".join(names)
+    union = " union all ".join(
+        f"select {cols}, {sql._lit(path.name)} as _source_file, _source_row from {table}"
+        for path, table in part
+    )
+    key = entity.key
+    # typed rows with their reject reasons; only the columns the statements below read:
+    # the text of every column (t_*) is not kept, and a 1M-row batch holds half the
+    # strings it would (≈ 2 s less at SF1)
+    kept = ", ".join(["_source_file", "_source_row", f"t_{key}", *names, "_reason", "_record"])
+    con.execute(
+        f"""create or replace temp table _batch as
+        select {kept} from ({sql.typed_select(entity, f"({union})")}) as typed"""
+    )
+    con.execute(
+        "insert into audit.rejected_rows "
+        "select ?, _source_file, t_" + key + ", _reason, now()::timestamp, _source_row, "
+        "_record, ?, ? from _batch where _reason is not null",
+        [entity.name, load_id, run_id],
+    )
+    # Among the good rows of a key, the one that counts is the one with the latest
+    # updated_at, then the later file, then the later row; the others lose. Only the keys
+    # that occur more than once are ranked: a window over the whole batch sorted every
+    # column of every row by key (SF10 deals: 17 s of the batch's 22 s, spilling at the
+    # 4GB memory limit; `EXPLAIN ANALYZE`).
+    con.execute(
+        f"""create or replace temp table _losers as
+        select _source_file, _source_row from (
+          select _source_file, _source_row, row_number() over (
+            partition by {key}
+            order by updated_at desc, _source_file desc, _source_row desc
+          ) as _rank
+          from _batch
+          where _reason is null and {key} in (
+            select {key} from _batch where _reason is null
+            group by {key} having count(*) > 1
+          )
+        ) where _rank > 1"""
+    )
+    # The existing rows that the slice replaces: those with an earlier updated_at than a
+    # good row of the slice, or the same updated_at in an earlier file (an equal file name
+    # means the same file delivered again with new content: the new load wins). A row
+    # that the slice's winner does not replace, no loser replaces either. Rows an earlier
+    # slice of the same load wrote are replaced by the same rule.
+    replaces = f"""new._reason is null and old.{key} = new.{key}
+          and (old.updated_at < new.updated_at
+               or (old.updated_at = new.updated_at
+                   and old._source_file <= new._source_file))"""
+    # kept until the raw gate passes, so that a blocked batch can be undone (pending.py)
+    keep_replaced(con, entity, f"exists (select 1 from _batch as new where {replaces})", load_id)
+    con.execute(f"delete from raw.{entity.name} as old using _batch as new where {replaces}")
+    con.execute(
+        f"""insert into raw.{entity.name}
+        select {", ".join(f"b.{c}" for c in names)}, b._source_file, b._source_row,
+          {load_id}, now()::timestamp
+        from _batch as b
+        left join _losers as l
+          on l._source_file = b._source_file and l._source_row = b._source_row
+        where b._reason is null and l._source_row is null
+          and b.{key} not in (select {key} from raw.{entity.name})"""
+    )
+    add_versions(con, entity, "_batch", load_id)
+    for name, read, rejected in con.execute(
+        "select _source_file, count(*), count(_reason) from _batch group by 1"
+    ).fetchall():
+        counts[name] = (int(read), int(rejected))
+    reasons.update(_reason_counts(con))
 
 
 # The rule and the column of a reject reason ("unknown partner: partner_id"): the text before
