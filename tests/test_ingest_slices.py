@@ -81,9 +81,9 @@ def the_batch(landing: Path) -> None:
     )
 
 
-def load(con, landing, seeds_dir, slice_rows=None):
+def load(con, landing, seeds_dir, slice_rows=None, log=lambda _msg: None):
     kwargs = {} if slice_rows is None else {"slice_rows": slice_rows}
-    return load_entity(con, PARTNERS, landing, seeds_dir, run_id="r", **kwargs)
+    return load_entity(con, PARTNERS, landing, seeds_dir, run_id="r", log=log, **kwargs)
 
 
 @pytest.fixture
@@ -103,9 +103,17 @@ def test_a_batch_in_slices_equals_the_batch_at_once(two_dbs, tmp_path, seeds_dir
     for con in two_dbs:
         load(con, landing, seeds_dir)
     the_batch(landing)
-    whole = load(at_once, landing, seeds_dir)
+    logs: dict[str, list[str]] = {"whole": [], "parts": []}
+    whole = load(at_once, landing, seeds_dir, log=logs["whole"].append)
     # one row per slice: every file is a slice of its own
-    parts = load(sliced, landing, seeds_dir, slice_rows=1)
+    parts = load(sliced, landing, seeds_dir, slice_rows=1, log=logs["parts"].append)
+
+    assert [m for m in logs["whole"] if "slice" in m] == [
+        "partners: slice 1 applied (4 of 4 file(s))"
+    ]
+    assert [m for m in logs["parts"] if "slice" in m] == [
+        f"partners: slice {n} applied ({n} of 4 file(s))" for n in (1, 2, 3, 4)
+    ]
 
     assert state(sliced) == state(at_once)
     assert sliced.execute(

@@ -426,8 +426,11 @@ def _apply(
     con.execute("begin transaction")
     try:
         load_id = _next_load_id(con)
-        for part in _slices(pending, staged, slice_rows):
+        done = 0
+        for number, part in enumerate(_slices(pending, staged, slice_rows), start=1):
             _apply_slice(con, entity, part, load_id, run_id, counts, reasons)
+            done += len(part)
+            log(f"{entity.name}: slice {number} applied ({done} of {len(pending)} file(s))")
         for row in file_loads(entity, pending, counts, load_id, run_id, result):
             con.execute(
                 "insert into audit.loaded_files "
