@@ -13,7 +13,8 @@ mart must hold the same rows in both (EXCEPT ALL both ways).
 The changed seed makes int_deals recompute every deal on night 2; its selection of the deals of
 later loads is checked by the dbt unit tests int_deals_incremental_* (models/intermediate/
 _unit_tests.yml). The first-win models and int_certification_intervals recompute only what
-changed.
+changed, as do the version-history models (int_deal_stage_firsts, int_deal_day_versions,
+int_incentive_day_versions: the keys with a version of a later load).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pytest
 
 from orchestration.ingest.contract import ENTITIES
 from orchestration.settings import SEEDS_DIR, load_settings
+from orchestration.warehouse.history_changes import HISTORY_MARTS
 from tests.conftest import MARTS, JobRunner, query, write_csv
 
 NIGHTS = ("2025-06-30", "2025-07-01")
@@ -38,6 +40,9 @@ INCREMENTAL = (
     "int_account_first_wins",
     "int_partner_first_wins",
     "int_certification_intervals",
+    "int_deal_stage_firsts",
+    "int_deal_day_versions",
+    "int_incentive_day_versions",
 )
 # The latest load int_deals reflected when the row was computed: a row recomputed by a later
 # night holds a later load than the same row of a full rebuild, which computes every row at once.
@@ -210,7 +215,8 @@ def change_eur_rate(seeds: Path) -> None:
 
 def full_refresh_copy(warehouse: Path, project: Path, as_of: str, target: Path) -> Path:
     """A copy of the warehouse's build database in which dbt rebuilds the incremental models
-    and everything downstream of them with --full-refresh, as of the same D."""
+    and everything downstream of them with --full-refresh, as of the same D (the history marts
+    recompute D's rows)."""
     target.mkdir(parents=True)
     shutil.copy(warehouse / "build.duckdb", target / "build.duckdb")
     settings = load_settings(
@@ -225,32 +231,43 @@ def full_refresh_copy(warehouse: Path, project: Path, as_of: str, target: Path) 
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     executable = Path(sys.executable).parent / "dbt"
-    selection = [f"{name}+" for name in INCREMENTAL]
-    proc = subprocess.run(
+    history_marts = list(HISTORY_MARTS)
+    # The history marts keep the rows of every night's D: they are built incrementally (D's
+    # rows recomputed from the rebuilt models), after everything else is rebuilt in full.
+    builds = [
         [
-            str(executable) if executable.exists() else "dbt",
-            "build",
             "--full-refresh",
-            "--exclude-resource-type",
-            "unit_test",
             "--select",
-            *selection,
-            "--project-dir",
-            str(project),
-            "--profiles-dir",
-            str(project),
-            "--target-path",
-            str(target / "dbt_target"),
-            "--log-path",
-            str(target / "dbt_logs"),
+            *(f"{name}+" for name in INCREMENTAL),
+            "--exclude",
+            *(f"{name}+" for name in history_marts),
         ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+        ["--select", *(f"{name}+" for name in history_marts)],
+    ]
+    for selection in builds:
+        proc = subprocess.run(
+            [
+                str(executable) if executable.exists() else "dbt",
+                "build",
+                "--exclude-resource-type",
+                "unit_test",
+                *selection,
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target-path",
+                str(target / "dbt_target"),
+                "--log-path",
+                str(target / "dbt_logs"),
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return target / "build.duckdb"
 
 

@@ -131,3 +131,55 @@
     ) as running
     where is_date
 {%- endmacro %}
+
+{#- The body of an int_<entity>_day_versions model: day_versions of the stg_<entity>_history
+    model `history` (a model name) for the key `key`, with source_load_id (the key's latest
+    load) and build_fingerprint (macros/incremental.sql). Incremental: a build recomputes only
+    the keys with a version loaded since the last build, from all their versions (a key's day
+    versions and their next_valid_on depend on all of them); every key when the SQL changes. -#}
+{% macro day_versions_model(history, key) -%}
+with fingerprint as (
+    select {{ build_fingerprint() }} as build_fingerprint
+),
+
+{% if is_incremental() %}
+previous as (
+    {{ previous_build() }}
+),
+
+changed as (
+    select distinct history.{{ key }}
+    from {{ ref(history) }} as history
+    cross join previous
+    where previous.rebuild or history.load_id > previous.load_id
+),
+{% endif %}
+
+versions as (
+    select history.*
+    from {{ ref(history) }} as history
+    {% if is_incremental() %}
+    inner join changed on history.{{ key }} = changed.{{ key }}
+    {% endif %}
+),
+
+key_loads as (
+    select {{ key }}, max(load_id) as source_load_id from versions group by {{ key }}
+),
+
+day_versions as (
+    {{ day_versions('versions', key) }}
+),
+
+final as (
+    select
+        day_versions.*,
+        key_loads.source_load_id,
+        fingerprint.build_fingerprint
+    from day_versions
+    inner join key_loads on day_versions.{{ key }} = key_loads.{{ key }}
+    cross join fingerprint
+)
+
+select * from final
+{%- endmacro %}

@@ -26,7 +26,7 @@ fx as (
 ),
 
 incentive_versions as (
-    {{ day_versions(ref('stg_incentives_history'), 'incentive_id') }}
+    select * from {{ ref('int_incentive_day_versions') }}
 ),
 
 states as (

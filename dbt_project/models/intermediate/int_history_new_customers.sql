@@ -18,7 +18,7 @@ bounds as (
 ),
 
 deal_versions as (
-    {{ day_versions(ref('stg_deals_history'), 'deal_id') }}
+    select * from {{ ref('int_deal_day_versions') }}
 ),
 
 won as (

@@ -34,11 +34,11 @@ partner_versions as (
 ),
 
 deal_versions as (
-    {{ day_versions(ref('stg_deals_history'), 'deal_id') }}
+    select * from {{ ref('int_deal_day_versions') }}
 ),
 
 incentive_versions as (
-    {{ day_versions(ref('stg_incentives_history'), 'incentive_id') }}
+    select * from {{ ref('int_incentive_day_versions') }}
 ),
 
 certification_versions as (
