@@ -19,7 +19,9 @@ COVERED_MODELS = {
     "int_partner_status",  # qualified, won revenue and investment in the window
     "int_fx_monthly",  # FX: the latest earlier month's rate
     "int_deals",  # amount_usd, partner deal, won
-    "int_deal_stage_events",  # the funnel events from the stage history
+    "int_deal_stage_firsts",  # the funnel events from the stage history: the first version
+    "int_deal_stage_events",  # the funnel events current at D
+    "int_deal_day_versions",  # a deal's state at the end of each day
     "mart_deal_registration_funnel",  # each event in its month, pending at month end
     "int_partner_versions",  # a partner's type and region on each day
     "int_history_partner_days",  # status and window sums from the versions current at P
