@@ -520,6 +520,9 @@ def _apply_slice(
     # kept until the raw gate passes, so that a blocked batch can be undone (pending.py)
     keep_replaced(con, entity, f"exists (select 1 from _batch as new where {replaces})", load_id)
     con.execute(f"delete from raw.{entity.name} as old using _batch as new where {replaces}")
+    # NOT EXISTS rather than NOT IN: DuckDB builds its hash table on the slice and scans the
+    # raw table's keys (a right anti join); NOT IN hashes every key of the raw table (a mark
+    # join), once per slice.
     con.execute(
         f"""insert into raw.{entity.name}
         select {", ".join(f"b.{c}" for c in names)}, b._source_file, b._source_row,
@@ -528,7 +531,7 @@ def _apply_slice(
         left join _losers as l
           on l._source_file = b._source_file and l._source_row = b._source_row
         where b._reason is null and l._source_row is null
-          and b.{key} not in (select {key} from raw.{entity.name})"""
+          and not exists (select 1 from raw.{entity.name} as r where r.{key} = b.{key})"""
     )
     add_versions(con, entity, "_batch", load_id)
     for name, read, rejected in con.execute(
